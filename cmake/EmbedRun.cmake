@@ -1,0 +1,10 @@
+# Writes a C++ file defining parley::storage::schema_<backend>(): the list of (version, name, sql).
+set(body "")
+foreach(f ${FILES})
+  get_filename_component(name ${f} NAME_WE)
+  string(REGEX MATCH "^[0-9]+" version ${name})
+  math(EXPR version "${version}")
+  file(READ ${f} sql)
+  string(APPEND body "    {${version}, \"${name}\", R\"parley_sql(${sql})parley_sql\"},\n")
+endforeach()
+file(WRITE ${OUT} "// Generated from schema/${BACKEND}/*.sql; do not edit.\n#include \"storage/migrations.h\"\nnamespace parley::storage {\nconst std::vector<Migration>& schema_${BACKEND}() {\n  static const std::vector<Migration> m = {\n${body}  };\n  return m;\n}\n}  // namespace parley::storage\n")

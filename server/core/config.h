@@ -1,0 +1,115 @@
+// Configuration (DESIGN §7): YAML, validated once into typed structs. Errors name the key path
+// ("c2s.max_stanza_bytes: expected an integer") and unknown keys suggest the closest known one.
+// yaml-cpp stays out of this header: module configs read a ConfigSection.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "storage/database.h"
+
+namespace parley {
+
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// A read-only view of one mapping in the configuration, with typed getters that record every
+// key read, so finish() can reject unknown keys. Getters throw ConfigError naming the path.
+class ConfigSection {
+ public:
+  ConfigSection();  // an empty section (all defaults)
+  ~ConfigSection();
+  ConfigSection(const ConfigSection&);
+  ConfigSection& operator=(const ConfigSection&);
+
+  const std::string& path() const;  // e.g. "modules.register"
+  bool has(const std::string& key) const;
+  std::string string(const std::string& key, const std::string& fallback) const;
+  int64_t integer(const std::string& key, int64_t fallback, int64_t min = INT64_MIN,
+                  int64_t max = INT64_MAX) const;
+  bool boolean(const std::string& key, bool fallback) const;
+  // "30s", "5m", "2h", "7d", "250ms" or a plain number of seconds.
+  std::chrono::milliseconds duration(const std::string& key, std::chrono::milliseconds fallback) const;
+  // "256KiB", "10MiB" or a plain number of bytes.
+  uint64_t bytes(const std::string& key, uint64_t fallback) const;
+  std::vector<std::string> strings(const std::string& key) const;  // a list (or one string)
+  // A value out of a fixed set, e.g. one_of("on_conflict", "replace", {"replace", "reject"}).
+  std::string one_of(const std::string& key, const std::string& fallback,
+                     const std::vector<std::string>& allowed) const;
+  ConfigSection section(const std::string& key) const;  // empty when absent
+  std::vector<ConfigSection> sections(const std::string& key) const;  // a list of mappings
+  std::map<std::string, std::string> string_map(const std::string& key) const;
+  // Throws if the section holds a key no getter asked for ("did you mean ...?").
+  void finish() const;
+
+  struct Impl;
+  explicit ConfigSection(std::shared_ptr<Impl> impl);
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+// Closest candidate by edit distance, for "did you mean" messages; empty when none is close.
+std::string closest(const std::string& word, const std::vector<std::string>& candidates);
+
+struct VirtualHost {
+  std::string domain;
+  std::string certificate;  // PEM chain; empty = the global one
+  std::string private_key;
+};
+
+struct ListenerConfig {
+  std::string type = "c2s";  // c2s (STARTTLS) or c2s_direct_tls (XEP-0368)
+  std::string address = "::";
+  uint16_t port = 5222;
+};
+
+struct C2sConfig {
+  bool require_tls = true;
+  uint64_t max_stanza_bytes = 256 * 1024;
+  std::chrono::milliseconds auth_timeout{30'000};  // to finish SASL after connecting
+  std::chrono::milliseconds idle_timeout{600'000}; // nothing received (whitespace counts)
+  uint64_t max_send_queue_bytes = 1024 * 1024;
+  std::string on_conflict = "replace";  // resource conflict: replace | reject
+  std::vector<std::string> mechanisms;  // empty = all supported
+  unsigned scram_iterations = 4096;     // for newly stored credentials
+  unsigned auth_failures_per_ip = 10;     // per window before throttling
+  unsigned auth_failures_per_account = 5; // per window before throttling
+  std::chrono::milliseconds auth_failure_window{60'000};
+};
+
+struct Config {
+  std::string source_path;  // the file it came from
+  std::vector<VirtualHost> hosts;
+  std::string certificate;  // default PEM chain for hosts without their own
+  std::string private_key;
+  std::vector<ListenerConfig> listeners;
+  std::string data_dir = "data";
+  storage::DatabaseConfig database;
+  std::string log_level = "info";
+  std::string log_file;  // empty = stderr
+  unsigned threads = 0;  // 0 = one per core
+  std::string modules_dir;  // empty = <bin>/../lib/parley/modules
+  std::vector<std::string> modules;
+  std::map<std::string, ConfigSection> module_config;  // "modules_config.<name>" sections
+  std::vector<std::string> admins;  // bare JIDs
+  std::string control_socket;  // empty = <data_dir>/parleyd.sock
+  C2sConfig c2s;
+
+  bool is_local(std::string_view domain) const;
+  const VirtualHost* host(std::string_view domain) const;
+};
+
+// Loads and validates; throws ConfigError with a path-named message. Relative paths in the
+// file (data_dir, certificates) are resolved against the file's directory.
+Config load_config(const std::string& path);
+Config parse_config(const std::string& yaml_text, const std::string& base_dir = ".");
+
+}  // namespace parley

@@ -1,0 +1,98 @@
+// Typed, priority-ordered events (DESIGN §4). An event is a plain C++ struct with a
+// `static constexpr std::string_view kName`. Handlers run from the highest priority down and
+// return Flow::Stop to end the chain. A handler that throws is logged with the event and owner
+// names and the chain stops with `failed` set, so the firing site can answer
+// internal-server-error.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <typeindex>
+#include <unordered_map>
+#include <vector>
+
+namespace parley {
+
+enum class Flow { Continue, Stop };
+
+struct Fired {
+  bool stopped = false;  // a handler returned Flow::Stop (or failed)
+  bool failed = false;   // a handler threw
+};
+
+// Priorities: modules use the range around 0; the core's default behaviour runs last.
+namespace priority {
+inline constexpr int kFirst = 1000;   // filters that must see everything (blocking, limits)
+inline constexpr int kNormal = 0;
+inline constexpr int kDefault = -1000;  // the core's own default handler
+}  // namespace priority
+
+class Hooks;
+
+// Removes its registration when destroyed (or on reset()). Move-only.
+class HookToken {
+ public:
+  HookToken() = default;
+  HookToken(Hooks* hooks, std::type_index type, uint64_t id) : hooks_(hooks), type_(type), id_(id) {}
+  HookToken(HookToken&& o) noexcept { *this = std::move(o); }
+  HookToken& operator=(HookToken&& o) noexcept;
+  HookToken(const HookToken&) = delete;
+  HookToken& operator=(const HookToken&) = delete;
+  ~HookToken() { reset(); }
+  void reset();
+
+ private:
+  Hooks* hooks_ = nullptr;
+  std::type_index type_ = typeid(void);
+  uint64_t id_ = 0;
+};
+
+class Hooks {
+ public:
+  template <class E>
+  using Handler = std::function<Flow(E&)>;
+
+  template <class E>
+  [[nodiscard]] HookToken on(int priority, Handler<E> handler, std::string owner = "core") {
+    auto erased = [h = std::move(handler)](void* e) { return h(*static_cast<E*>(e)); };
+    uint64_t id = add(typeid(E), priority, std::move(erased), std::move(owner));
+    return HookToken(this, typeid(E), id);
+  }
+
+  template <class E>
+  Fired fire(E& event) const {
+    return fire_erased(typeid(E), E::kName, &event);
+  }
+
+  template <class E>
+  bool has_handlers() const {
+    return snapshot(typeid(E)) != nullptr;
+  }
+
+  void remove(std::type_index type, uint64_t id);
+
+ private:
+  struct Entry {
+    int priority;
+    uint64_t id;
+    std::function<Flow(void*)> fn;
+    std::string owner;
+  };
+  using List = std::vector<Entry>;
+
+  uint64_t add(std::type_index type, int priority, std::function<Flow(void*)> fn, std::string owner);
+  std::shared_ptr<const List> snapshot(std::type_index type) const;
+  Fired fire_erased(std::type_index type, std::string_view name, void* event) const;
+
+  mutable std::shared_mutex mutex_;
+  std::unordered_map<std::type_index, std::shared_ptr<const List>> lists_;
+  std::atomic<uint64_t> next_id_{1};
+};
+
+}  // namespace parley

@@ -1,0 +1,76 @@
+// A bound local client session as the rest of the server sees it. The c2s implementation lives
+// in c2s/; routing, IM and modules only use this thread-safe interface. Every method may be
+// called from any thread; the implementation posts to the session's strand.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "jid/jid.h"
+#include "xml/element.h"
+
+namespace parley {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  virtual ~Session() = default;
+
+  // The full JID; set once when the resource is bound, never changed afterwards.
+  const Jid& jid() const { return jid_; }
+
+  // Queue a stanza for this client. The session serializes it with the stream's namespace.
+  virtual void deliver(std::shared_ptr<const xml::Element> stanza) = 0;
+  // Queue bytes serialized once for many recipients (fan-out), already in jabber:client form.
+  virtual void deliver_bytes(std::shared_ptr<const std::string> bytes) = 0;
+  // Send a stream error (RFC 6120 §4.9) and close, e.g. "conflict", "system-shutdown".
+  virtual void close(std::string_view condition, std::string_view text = {}) = 0;
+  virtual std::string remote_address() const = 0;
+  virtual bool secure() const = 0;
+
+  // RFC 6121 presence state, readable from any thread.
+  std::atomic<int> priority{0};
+  std::atomic<bool> available{false};   // initial presence sent, no unavailable since
+  std::atomic<bool> interested{false};  // roster requested: gets roster pushes (RFC 6121 §2.1.6)
+  std::chrono::steady_clock::time_point bound_at = std::chrono::steady_clock::now();
+
+  // The last broadcast available presence (for probes and newly added contacts).
+  std::shared_ptr<const xml::Element> presence() const {
+    std::lock_guard lock(presence_mutex_);
+    return presence_;
+  }
+  void set_presence(std::shared_ptr<const xml::Element> p) {
+    std::lock_guard lock(presence_mutex_);
+    presence_ = std::move(p);
+  }
+  // Directed presence (RFC 6121 §4.6): JIDs that got an available presence from this session
+  // outside the roster; they get unavailable when the session goes away.
+  void add_directed(const Jid& to) {
+    std::lock_guard lock(presence_mutex_);
+    directed_.insert(to);
+  }
+  void remove_directed(const Jid& to) {
+    std::lock_guard lock(presence_mutex_);
+    directed_.erase(to);
+  }
+  std::set<Jid> take_directed() {
+    std::lock_guard lock(presence_mutex_);
+    return std::exchange(directed_, {});
+  }
+
+ protected:
+  Jid jid_;
+
+ private:
+  mutable std::mutex presence_mutex_;
+  std::shared_ptr<const xml::Element> presence_;
+  std::set<Jid> directed_;
+};
+
+using SessionPtr = std::shared_ptr<Session>;
+
+}  // namespace parley

@@ -1,0 +1,63 @@
+// The events the router fires for every stanza (DESIGN §4). The router only classifies:
+// kind (message / presence / iq) x target (this server's host, a bare JID, a full JID, a
+// remote domain). The core's default behaviour is registered at priority::kDefault, so modules
+// (offline storage, archive, carbons, blocking) compose around it.
+#pragma once
+
+#include <memory>
+#include <string_view>
+
+#include "jid/jid.h"
+#include "router/session.h"
+#include "xml/element.h"
+
+namespace parley {
+
+class Server;
+
+struct StanzaEvent {
+  Server& server;
+  std::shared_ptr<xml::Element> stanza;  // handlers may modify it before delivery
+  Jid from;                              // stamped by the server, always a valid JID
+  Jid to;                                // normalized destination (see Router::route)
+  SessionPtr origin;                     // the local client session it came from, or null
+};
+
+// Stanzas sent by a local client, before routing (blocking, carbons, rate limits). Stop = the
+// handler took care of it (dropped, or replied with an error).
+struct StanzaFromClient : StanzaEvent { static constexpr std::string_view kName = "stanza/from-client"; };
+
+struct MessageToHost : StanzaEvent { static constexpr std::string_view kName = "message/host"; };
+struct MessageToBare : StanzaEvent { static constexpr std::string_view kName = "message/bare"; };
+struct MessageToFull : StanzaEvent { static constexpr std::string_view kName = "message/full"; };
+struct PresenceToHost : StanzaEvent { static constexpr std::string_view kName = "presence/host"; };
+struct PresenceToBare : StanzaEvent { static constexpr std::string_view kName = "presence/bare"; };
+struct PresenceToFull : StanzaEvent { static constexpr std::string_view kName = "presence/full"; };
+struct IqToHost : StanzaEvent { static constexpr std::string_view kName = "iq/host"; };
+struct IqToBare : StanzaEvent { static constexpr std::string_view kName = "iq/bare"; };
+struct IqToFull : StanzaEvent { static constexpr std::string_view kName = "iq/full"; };
+// Destination domain is not hosted here. Without s2s the default bounces
+// remote-server-not-found.
+struct StanzaToRemote : StanzaEvent { static constexpr std::string_view kName = "stanza/remote"; };
+
+// Session lifecycle.
+struct SessionBound {
+  static constexpr std::string_view kName = "session/bound";
+  Server& server;
+  SessionPtr session;
+};
+// After the session left the registry. `was_available`: it had sent available presence.
+struct SessionClosed {
+  static constexpr std::string_view kName = "session/closed";
+  Server& server;
+  SessionPtr session;
+  bool was_available;
+};
+// An account was deleted (parleyctl, in-band unregistration); stores drop its data.
+struct AccountDeleted {
+  static constexpr std::string_view kName = "account/deleted";
+  Server& server;
+  Jid account;
+};
+
+}  // namespace parley
