@@ -4,7 +4,9 @@
 // (offline storage, archive, carbons, blocking) compose around it.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "jid/jid.h"
@@ -39,6 +41,19 @@ struct IqToFull : StanzaEvent { static constexpr std::string_view kName = "iq/fu
 // Destination domain is not hosted here. Without s2s the default bounces
 // remote-server-not-found.
 struct StanzaToRemote : StanzaEvent { static constexpr std::string_view kName = "stanza/remote"; };
+
+// An IQ received on a c2s stream before authentication (XEP-0077 registration). A handler that
+// answers calls reply() and returns Stop; if nobody does, the session closes the stream with
+// not-authorized (RFC 6120 §6.4.1: no stanzas before authentication).
+struct UnauthenticatedIq {
+  static constexpr std::string_view kName = "iq/unauthenticated";
+  Server& server;
+  std::shared_ptr<const xml::Element> stanza;
+  std::string host;            // the stream's 'to' domain
+  std::string remote_address;  // for rate limits
+  bool secure;                 // TLS is active
+  std::function<void(xml::Element reply)> reply;  // thread-safe, once
+};
 
 // Session lifecycle.
 struct SessionBound {
