@@ -1,0 +1,45 @@
+# Shared by contrib/quickstart and contrib/test. Debian 12 packages only.
+
+PARLEY_BUILD_PACKAGES=(
+  cmake ninja-build g++ ccache pkg-config openssl
+  libboost-dev libboost-system-dev libexpat1-dev libssl-dev libicu-dev
+  libpqxx-dev libsqlite3-dev libyaml-cpp-dev libgtest-dev libgmock-dev libstrophe-dev
+)
+PARLEY_TEST_PACKAGES=(
+  postgresql clang libclang-rt-14-dev clang-format python3-slixmpp procps
+)
+
+# Installs whatever of the given packages is missing (needs root, or sudo).
+install_packages() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "==> installing: ${missing[*]}"
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# build_parley DIR [cmake args...]: configure (once) and build.
+build_parley() {
+  local dir=$1
+  shift
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "$dir" -j "$(nproc)"
+}
+
+# A self-signed ECDSA P-256 certificate for localhost, kept across runs.
+make_localhost_cert() {
+  local dir=$1
+  mkdir -p "$dir"
+  if [ ! -s "$dir/localhost.crt" ] || [ ! -s "$dir/localhost.key" ]; then
+    echo "==> creating a self-signed certificate for localhost in $dir"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 \
+      -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost" \
+      -keyout "$dir/localhost.key" -out "$dir/localhost.crt" 2>/dev/null
+    chmod 600 "$dir/localhost.key"
+  fi
+}
