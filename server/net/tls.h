@@ -58,8 +58,9 @@ class TlsContexts {
   // Number of hosts with a context of their own (plus the default), for logs and tests.
   size_t size() const;
 
+  struct Set;  // one generation of contexts (opaque)
+
  private:
-  struct Set;
   const Config& config_;
   mutable std::mutex mutex_;
   std::shared_ptr<const Set> current_;
