@@ -27,6 +27,9 @@ Registration Features::add_stream_feature(StreamStage stage, xml::Element featur
 Registration Features::add_extension(FeatureScope scope, xml::Element form) {
   return add_item(extensions_, static_cast<int>(scope), std::move(form));
 }
+Registration Features::add_disco_item(DiscoItem item) {
+  return add_item(disco_items_, 0, std::move(item));
+}
 
 std::vector<std::string> Features::list(FeatureScope scope) const {
   std::vector<std::string> out;
@@ -61,6 +64,14 @@ std::vector<xml::Element> Features::extensions(FeatureScope scope) const {
   std::vector<xml::Element> out;
   for (const auto& i : extensions_)
     if (i.scope == static_cast<int>(scope)) out.push_back(i.value);
+  return out;
+}
+
+std::vector<DiscoItem> Features::disco_items(std::string_view host) const {
+  std::lock_guard lock(mutex_);
+  std::vector<DiscoItem> out;
+  for (const auto& i : disco_items_)
+    if (i.value.host.empty() || i.value.host == host) out.push_back(i.value);
   return out;
 }
 

@@ -4,6 +4,7 @@
 
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/registration.h"
@@ -17,6 +18,13 @@ struct Identity {
   std::string category, type, name;
 };
 
+// An entry of a host's disco#items (XEP-0030 §4.2): a service the server hosts (a MUC or
+// upload component, ...). `host` empty = listed for every hosted domain.
+struct DiscoItem {
+  std::string host;
+  std::string jid, node, name;
+};
+
 // When a stream feature is offered: before authentication or after (with bind).
 enum class StreamStage { PreAuth, PostAuth };
 
@@ -27,11 +35,13 @@ class Features {
   [[nodiscard]] Registration add_stream_feature(StreamStage stage, xml::Element feature);
   // XEP-0128 extended info forms (e.g. contact addresses) for the host.
   [[nodiscard]] Registration add_extension(FeatureScope scope, xml::Element form);
+  [[nodiscard]] Registration add_disco_item(DiscoItem item);
 
   std::vector<std::string> list(FeatureScope scope) const;  // sorted, unique
   std::vector<Identity> identities(FeatureScope scope) const;
   std::vector<xml::Element> stream_features(StreamStage stage) const;
   std::vector<xml::Element> extensions(FeatureScope scope) const;
+  std::vector<DiscoItem> disco_items(std::string_view host) const;  // for one hosted domain
 
  private:
   template <class T>
@@ -48,6 +58,7 @@ class Features {
   std::vector<Item<Identity>> identities_;
   std::vector<Item<xml::Element>> stream_features_;
   std::vector<Item<xml::Element>> extensions_;
+  std::vector<Item<DiscoItem>> disco_items_;
 };
 
 }  // namespace parley

@@ -57,6 +57,8 @@ class ModuleContext {
           bool advertise = true);
   void feature(std::string var, FeatureScope scope = FeatureScope::Host);
   void identity(Identity identity, FeatureScope scope = FeatureScope::Host);
+  void extension(xml::Element form, FeatureScope scope = FeatureScope::Host);  // XEP-0128
+  void disco_item(DiscoItem item);  // listed in the host's disco#items (XEP-0030 §4)
   void stream_feature(StreamStage stage, xml::Element feature);
   void every(std::chrono::milliseconds period, std::function<void()> fn);
   void keep(Registration registration);  // any other registration to release on unload

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <typeindex>
@@ -38,6 +39,9 @@ class ModuleHost {
   void load(const std::string& name, std::vector<std::string>& stack);
   Server& server_;
   std::vector<std::unique_ptr<Loaded>> loaded_;  // in load order
+  // Where module files are looked up: config().modules_dir, else <bin>/../lib/parley/modules.
+  std::string modules_dir() const;
+  mutable std::mutex services_mutex_;  // services may be looked up from any thread
   std::map<std::type_index, std::shared_ptr<void>> services_;
 };
 
