@@ -24,6 +24,9 @@ struct DatabaseConfig {
   std::string sqlite_path = "data/parley.db";
   std::string postgresql;  // libpq connection string, e.g. "host=/tmp dbname=parley"
   unsigned workers = 2;
+  // Apply pending migrations in open()/connect(). `parleyctl db status` and the migration tests
+  // turn it off to look at (or migrate) a database themselves.
+  bool migrate = true;
 };
 
 using Param = std::variant<std::nullptr_t, int64_t, std::string>;

@@ -1,0 +1,168 @@
+// Database pool (DESIGN §2, §6): blocking database work runs here, never on an I/O thread.
+// Each worker owns one connection and one FIFO queue; work is routed by key so that everything
+// for one account runs on one worker, in the order it was posted.
+#include "storage/database.h"
+
+#include <atomic>
+#include <charconv>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "core/log.h"
+#include "storage/backend.h"
+#include "storage/migrations.h"
+
+namespace parley::storage {
+
+const std::string& Row::str(size_t i) const {
+  static const std::string empty;
+  const auto& c = cols_.at(i);
+  return c ? *c : empty;
+}
+
+int64_t Row::integer(size_t i) const {
+  const auto& c = cols_.at(i);
+  if (!c) return 0;
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(c->data(), c->data() + c->size(), v);
+  if (ec != std::errc() || end != c->data() + c->size())
+    throw DatabaseError("column " + std::to_string(i) + " is not an integer: " + c->substr(0, 40));
+  return v;
+}
+
+namespace {
+
+std::unique_ptr<Connection> open_one(const DatabaseConfig& config) {
+  switch (config.backend) {
+    case Backend::SQLite:
+      return detail::open_sqlite(config.sqlite_path);
+    case Backend::PostgreSQL:
+      return detail::open_postgresql(config.postgresql);
+  }
+  throw DatabaseError("unknown database backend");
+}
+
+void migrate_logged(Connection& c) {
+  int before = schema_version(c);
+  int ran = migrate(c);
+  if (ran > 0) {
+    PLOG(Info, "storage") << "schema migrated from version " << before << " to "
+                          << schema_version(c) << " (" << ran << " migrations)";
+  }
+}
+
+class Worker {
+ public:
+  explicit Worker(std::unique_ptr<Connection> c) : conn_(std::move(c)) {}
+
+  void start(unsigned index) {
+    thread_ = std::thread([this, index] { run(index); });
+  }
+
+  // False once stopping: the work is refused rather than silently never run.
+  bool push(Database::Work work) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return false;
+      queue_.push_back(std::move(work));
+    }
+    cv_.notify_one();
+    return true;
+  }
+
+  void stop_and_join() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void run(unsigned index) {
+    for (;;) {
+      Database::Work work;
+      {
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping and everything has run
+        work = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      try {
+        work(*conn_);
+      } catch (const std::exception& e) {
+        PLOG(Error, "storage") << "worker " << index << ": " << e.what();
+      } catch (...) {
+        PLOG(Error, "storage") << "worker " << index << ": unknown exception";
+      }
+    }
+  }
+
+  std::unique_ptr<Connection> conn_;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Database::Work> queue_;
+  bool stopping_ = false;
+};
+
+class Pool final : public Database {
+ public:
+  Pool(Backend backend, std::vector<std::unique_ptr<Worker>> workers)
+      : backend_(backend), workers_(std::move(workers)) {
+    for (unsigned i = 0; i < workers_.size(); ++i) workers_[i]->start(i);
+  }
+  ~Pool() override { drain(); }
+
+  void post(std::string_view key, Work work) override {
+    size_t n = workers_.size();
+    size_t i = key.empty() ? next_.fetch_add(1, std::memory_order_relaxed) % n
+                           : std::hash<std::string_view>{}(key) % n;
+    if (!workers_[i]->push(std::move(work))) {
+      PLOG(Error, "storage") << "work posted after drain() was dropped";
+    }
+  }
+
+  void drain() override {
+    std::lock_guard lock(drain_mutex_);
+    for (auto& w : workers_) w->stop_and_join();
+  }
+
+  Backend backend() const override { return backend_; }
+  unsigned workers() const override { return static_cast<unsigned>(workers_.size()); }
+
+ private:
+  Backend backend_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::atomic<size_t> next_{0};
+  std::mutex drain_mutex_;
+};
+
+}  // namespace
+
+std::unique_ptr<Connection> connect(const DatabaseConfig& config) {
+  auto c = open_one(config);
+  if (config.migrate) migrate_logged(*c);
+  return c;
+}
+
+std::unique_ptr<Database> Database::open(const DatabaseConfig& config) {
+  unsigned n = config.workers ? config.workers : 1;
+  std::vector<std::unique_ptr<Worker>> workers;
+  workers.reserve(n);
+  // Migrate on the first connection before any other exists, so no worker ever sees a
+  // half-migrated schema.
+  workers.push_back(std::make_unique<Worker>(connect(config)));
+  for (unsigned i = 1; i < n; ++i) workers.push_back(std::make_unique<Worker>(open_one(config)));
+  PLOG(Info, "storage") << "database open: "
+                        << (config.backend == Backend::SQLite ? "sqlite " + config.sqlite_path
+                                                              : std::string("postgresql"))
+                        << ", " << n << " workers";
+  return std::make_unique<Pool>(config.backend, std::move(workers));
+}
+
+}  // namespace parley::storage
