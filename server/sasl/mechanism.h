@@ -47,6 +47,14 @@ class Mechanism {
   virtual Step resume(const std::optional<Credentials>& credentials) = 0;
   // The authentication identity (localpart) once known.
   virtual const std::string& username() const = 0;
+  // The authorization identity the client asked for (SCRAM "a=", PLAIN's first field), empty
+  // when none. The mechanism cannot know the host, so the session must check it: empty or equal
+  // to the bare JID username@host (after normalization), otherwise fail with invalid-authzid
+  // (RFC 6120 §6.4.6).
+  virtual const std::string& authzid() const {
+    static const std::string none;
+    return none;
+  }
   // For PLAIN: the password to check with verify_password on a worker (NeedPasswordCheck),
   // then finish_password_check(ok).
   virtual std::string take_password() { return {}; }
