@@ -3,6 +3,7 @@
 // scope automatically unless registered with advertise=false.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -43,14 +44,19 @@ class IqRequest {
   void reply(xml::Element payload) const;
   void error(std::string_view condition, std::string_view text = {}) const;
   void error(stanza::ErrorType type, std::string_view condition, std::string_view text = {}) const;
+  // True once any copy of this request has been answered (later answers are dropped).
+  bool answered() const { return answered_->load(); }
 
  private:
+  bool claim() const;  // the first answer wins
+  void send(xml::Element response) const;
   Server* server_;
   std::shared_ptr<const xml::Element> stanza_;
   const xml::Element* payload_;
   IqType type_;
   Jid from_, to_;
   SessionPtr origin_;
+  std::shared_ptr<std::atomic<bool>> answered_;  // shared by copies: "reply once"
 };
 
 using IqHandler = std::function<void(const IqRequest&)>;
