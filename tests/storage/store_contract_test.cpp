@@ -14,6 +14,12 @@
 #include "test_database.h"
 
 namespace parley::storage {
+
+// Readable parameter values in gtest's failure messages (found by ADL).
+void PrintTo(Backend b, std::ostream* os) {
+  *os << (b == Backend::SQLite ? "SQLite" : "PostgreSQL");
+}
+
 namespace {
 
 using im::RosterItem;
