@@ -420,6 +420,10 @@ std::optional<std::string> prep_domain_slow(std::string_view in) {
   out.resize(static_cast<size_t>(n));
   // The one permitted trailing separator is already gone; another one is an empty label.
   if (!part_length_ok(out) || out.back() == '.') return std::nullopt;
+  // Mapping may have produced an all-numeric name ("1\u30022\u30023\u30024"): that has to be a
+  // valid IPv4 address like any other, or normalizing twice would disagree.
+  bool is_ip = false;
+  if (auto ip = ip_literal(out, is_ip); is_ip) return ip;
 
   // ToUnicode does not check label lengths; the A-label form must fit DNS labels (63 octets).
   // Names longer than DNS allows are still fine as XMPP domains up to 1023 bytes.

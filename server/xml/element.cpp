@@ -15,7 +15,8 @@ bool ns_matches(const Element& e, std::string_view want) {
 // "{uri}local" attribute names carry their own namespace; split them.
 bool split_qualified(std::string_view name, std::string_view& uri, std::string_view& local) {
   if (name.size() < 3 || name.front() != '{') return false;
-  size_t close = name.find('}');
+  // A URI may contain '}', a local name (an XML NCName) cannot: split at the last one.
+  size_t close = name.rfind('}');
   if (close == std::string_view::npos || close + 1 >= name.size()) return false;
   uri = name.substr(1, close - 1);
   local = name.substr(close + 1);

@@ -82,15 +82,16 @@ TEST(ElementTest, XmlLangStaysXmlLang) {
 TEST(ElementTest, QualifiedAttributeGetsPrefixDeclaration) {
   Element e("item", "urn:x");
   e.set("{urn:attr}flag", "1");
-  e.set("{urn:other}flag", "2");
-  EXPECT_EQ(e.str("urn:x"),
-            "<item xmlns:ns1=\"urn:attr\" ns1:flag=\"1\" xmlns:ns2=\"urn:other\" ns2:flag=\"2\"/>");
+  e.set("{urn:other}}flag", "2");
+  EXPECT_EQ(
+      e.str("urn:x"),
+      "<item xmlns:ns1=\"urn:attr\" ns1:flag=\"1\" xmlns:ns2=\"urn:other}\" ns2:flag=\"2\"/>");
   auto back = reparse("<message>" + e.str("jabber:client") + "</message>");
   ASSERT_TRUE(back);
   const Element* item = back->child("item", "urn:x");
   ASSERT_NE(item, nullptr);
   EXPECT_EQ(item->get("{urn:attr}flag"), "1");
-  EXPECT_EQ(item->get("{urn:other}flag"), "2");
+  EXPECT_EQ(item->get("{urn:other}}flag"), "2");
 }
 
 TEST(ElementTest, DeepCopyIsIndependent) {
