@@ -38,9 +38,27 @@ TEST_F(ModuleTest, DiscoInfoListsEveryLoadedModulesFeatures) {
   for (const Node* f : q->all("feature")) features.push_back(f->attr("var"));
   for (const char* want :
        {"http://jabber.org/protocol/disco#info", "urn:xmpp:ping", "jabber:iq:version",
-        "urn:xmpp:time", "jabber:iq:last", "vcard-temp", "jabber:iq:private", "jabber:iq:register"})
+        "urn:xmpp:time", "jabber:iq:last", "vcard-temp", "jabber:iq:register"})
     EXPECT_NE(std::find(features.begin(), features.end(), want), features.end())
         << "missing feature " << want << " in " << r->raw;
+
+  // XEP-0049 private storage is a service of the account (the IQ goes to the user's own bare
+  // JID), so it may be listed there rather than on the server (XEP-0030 §3.1): either is fine,
+  // but it must be discoverable.
+  auto acct = server_iq(*c, "get", "<query xmlns='http://jabber.org/protocol/disco#info'/>",
+                        "mo1@localhost");
+  ASSERT_TRUE(acct);
+  ASSERT_EQ(acct->attr("type"), "result") << acct->raw;
+  std::vector<std::string> account_features;
+  for (const Node* f :
+       acct->child("query", "http://jabber.org/protocol/disco#info")->all("feature"))
+    account_features.push_back(f->attr("var"));
+  auto listed = [](const std::vector<std::string>& v, const char* var) {
+    return std::find(v.begin(), v.end(), var) != v.end();
+  };
+  EXPECT_TRUE(listed(features, "jabber:iq:private") ||
+              listed(account_features, "jabber:iq:private"))
+      << "jabber:iq:private is not discoverable: server " << r->raw << "\naccount " << acct->raw;
 }
 
 TEST_F(ModuleTest, PingVersionTime) {

@@ -142,6 +142,7 @@ void RawClient::drop() {
 
 bool RawClient::send(std::string_view data) {
   if (fd_ < 0) return false;
+  if (data == "</stream:stream>") sent_close_ = true;
   size_t off = 0;
   while (off < data.size()) {
     ssize_t n;
@@ -247,6 +248,11 @@ bool RawClient::read_more(Clock::time_point until) {
 }
 
 std::optional<Node> RawClient::next_element(Clock::time_point until) {
+  if (!pending_.empty()) {
+    Node n = std::move(pending_.front());
+    pending_.erase(pending_.begin());
+    return n;
+  }
   while (true) {
     auto ev = reader_.next();
     switch (ev.kind) {
@@ -286,8 +292,11 @@ std::string RawClient::stream_error(Clock::time_point until) {
 
 bool RawClient::wait_eof(Clock::time_point until) {
   while (!eof_) {
-    while (reader_.next().kind != StreamReader::Kind::None) {
-    }
+    for (auto ev = reader_.next(); ev.kind != StreamReader::Kind::None; ev = reader_.next())
+      if (ev.kind == StreamReader::Kind::StreamClose) stream_closed_ = true;
+    // RFC 6120 §4.4: answer the server's closing tag with ours, as a client would; the server
+    // may otherwise wait a while for it before closing TCP.
+    if (stream_closed_ && !sent_close_) send("</stream:stream>");
     if (!read_more(until) && !eof_) return false;
   }
   return true;
@@ -303,7 +312,11 @@ std::optional<Node> RawClient::open_stream(const std::string& to, const std::str
                                            const std::string& stream_ns) {
   send_stream_header(to, ns, stream_ns);
   auto f = next_element();
-  if (!f || !f->is("features", kNsStream)) return std::nullopt;
+  if (!f) return std::nullopt;
+  if (!f->is("features", kNsStream)) {
+    pending_.push_back(*f);  // e.g. a stream error, for stream_error() to find
+    return std::nullopt;
+  }
   features_ = *f;
   return f;
 }

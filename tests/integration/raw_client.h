@@ -122,6 +122,8 @@ class RawClient {
   Node features_;
   Node last_;
   std::vector<Node> skipped_;
+  std::vector<Node> pending_;  // read but handed back (open_stream's non-features reply)
+  bool sent_close_ = false;
   bool stream_closed_ = false;
   bool eof_ = false;
   int next_id_ = 0;

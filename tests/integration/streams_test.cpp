@@ -158,7 +158,7 @@ TEST_F(StreamTest, AbruptDisconnectMidStanzaLeavesServerHealthy) {
 
 TEST(StreamLimitTest, OversizedStanzaIsPolicyViolation) {
   ServerOptions o = with_users({"alice"});
-  o.c2s = {{"max_stanza_bytes", "4KiB"}};
+  o.c2s = {{"max_stanza_bytes", "16KiB"}};  // RFC 6120 §13.12: at least 10000
   auto server = start_server(o);
   ASSERT_TRUE(server);
   {
@@ -169,7 +169,7 @@ TEST(StreamLimitTest, OversizedStanzaIsPolicyViolation) {
     auto pong = c.wait_for_id("small");
     ASSERT_TRUE(pong) << "no reply to a small stanza";
     // ... one above it ends the stream (RFC 6120 §4.9.3.18, §13.12 item 4).
-    c.send("<message to='alice@localhost'><body>" + std::string(8192, 'x') + "</body></message>");
+    c.send("<message to='alice@localhost'><body>" + std::string(32768, 'x') + "</body></message>");
     EXPECT_EQ(c.stream_error(), "policy-violation");
     EXPECT_TRUE(c.wait_eof());
   }
