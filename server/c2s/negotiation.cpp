@@ -45,6 +45,22 @@ void count_auth(Server& server, std::string_view result, std::string_view mechan
       .inc();
 }
 
+// The bindings a mechanism may use: none when the configuration offers no -PLUS mechanism.
+// RFC 5802 §6: a client that sends the "y" flag believes the server lacks channel binding;
+// the server must fail it only if it does support (i.e. offers) a -PLUS mechanism.
+sasl::ChannelBindings usable_bindings(const std::optional<sasl::ChannelBindings>& tls,
+                                      const std::vector<std::string>& enabled) {
+  if (!tls) return {};
+  auto names = sasl::offered(*tls, enabled);
+  bool plus = std::any_of(names.begin(), names.end(), [](const std::string& n) {
+    return n.size() > 5 && n.compare(n.size() - 5, 5, "-PLUS") == 0;
+  });
+  if (plus) return *tls;
+  sasl::ChannelBindings none;
+  none.tls = tls->tls;
+  return none;
+}
+
 }  // namespace
 
 // ---- Stream header and features ----
@@ -88,7 +104,7 @@ void ClientSession::send_features() {
     }
     // With TLS required nothing else is offered until it is in place (RFC 6120 §5.3.1).
     if (tls || !cfg.require_tls) {
-      sasl::ChannelBindings cb = bindings_ ? *bindings_ : sasl::ChannelBindings{};
+      sasl::ChannelBindings cb = usable_bindings(bindings_, cfg.mechanisms);
       auto names = sasl::offered(cb, cfg.mechanisms);
       if (!names.empty()) {
         xml::Element mechanisms("mechanisms", std::string(kSaslNs));
@@ -185,7 +201,7 @@ void ClientSession::handle_auth(const xml::Element& el) {
   }
   account_.clear();
   std::string mechanism(el.get("mechanism"));
-  sasl::ChannelBindings cb = bindings_ ? *bindings_ : sasl::ChannelBindings{};
+  sasl::ChannelBindings cb = usable_bindings(bindings_, server().config().c2s.mechanisms);
   auto names = sasl::offered(cb, server().config().c2s.mechanisms);
   if (std::find(names.begin(), names.end(), mechanism) == names.end()) {
     send(sasl_failure("invalid-mechanism"));  // RFC 6120 §6.5.6
@@ -243,7 +259,8 @@ void ClientSession::handle_step(sasl::Step step) {
     case sasl::Step::Status::Success:
       return auth_succeeded(step.data);
     case sasl::Step::Status::Failure:
-      return auth_failed(step.condition.empty() ? "not-authorized" : step.condition, step.text);
+      return auth_failed(step.condition.empty() ? "not-authorized" : step.condition, step.text,
+                         step.wrong_credentials ? Failure::Counted : Failure::NotCounted);
   }
 }
 
@@ -310,6 +327,13 @@ void ClientSession::check_password() {
 void ClientSession::auth_succeeded(const std::string& additional) {
   std::string mechanism(sasl_ ? sasl_->name() : "");
   if (account_.empty()) return auth_failed("not-authorized", {});  // never without an account
+  // RFC 6120 §6.4.6: an authorization identity other than the account itself is refused;
+  // Parley has no proxy authorization.
+  if (sasl_ && !sasl_->authzid().empty()) {
+    auto authzid = Jid::parse(sasl_->authzid());
+    if (!authzid || authzid->bare_str() != account_ || authzid->has_resource())
+      return auth_failed("invalid-authzid", {}, Failure::NotCounted);
+  }
   server().auth_throttle().success(account_);
   count_auth(server(), "success", mechanism);
   PLOG(Info, "c2s") << account_ << " authenticated (" << mechanism << ") from " << remote_;
@@ -338,8 +362,14 @@ void ClientSession::auth_failed(std::string_view condition, std::string_view tex
                       << ": too many failed attempts";
   } else {
     if (kind == Failure::Counted) {
-      server().auth_throttle().failure(remote_, account_);
       count_auth(server(), "failure", mechanism);
+      // Only a wrong password (or unknown account) looks like guessing. A protocol failure
+      // (e.g. a -PLUS attempt with a channel-binding type we lack, after which clients try
+      // the next mechanism) is not held against the address or the stream.
+      if (condition == "not-authorized")
+        server().auth_throttle().failure(remote_, account_);
+      else
+        kind = Failure::NotCounted;
     }
     PLOG(Warn, "c2s") << "authentication failed" << (account_.empty() ? "" : " for " + account_)
                       << " from " << remote_ << " (" << (mechanism.empty() ? "-" : mechanism)

@@ -32,6 +32,11 @@ struct Step {
   std::string data;       // challenge, or additional data with success
   std::string condition;  // failure: RFC 6120 §6.5 condition (not-authorized, malformed-request...)
   std::string text;       // failure: human-readable text (never echoes secrets)
+  // failure: the proof or password was wrong (or the account unknown). Only these look like
+  // password guessing and count towards login throttling; a protocol failure (an unsupported
+  // channel-binding type, a "y" flag after we offered -PLUS) does not, so clients can go on to
+  // their next mechanism.
+  bool wrong_credentials = false;
 };
 
 class Mechanism {
@@ -58,12 +63,15 @@ class Mechanism {
   // For PLAIN: the password to check with verify_password on a worker (NeedPasswordCheck),
   // then finish_password_check(ok).
   virtual std::string take_password() { return {}; }
-  virtual Step finish_password_check(bool ok) { return {Step::Status::Failure, {}, "not-authorized", {}}; }
+  virtual Step finish_password_check(bool ok) {
+    return {Step::Status::Failure, {}, "not-authorized", {}};
+  }
 };
 
 // Mechanism names we offer for these bindings and this transport security, in preference order.
 // `enabled` (from config) filters; empty = all.
-std::vector<std::string> offered(const ChannelBindings& cb, const std::vector<std::string>& enabled);
+std::vector<std::string> offered(const ChannelBindings& cb,
+                                 const std::vector<std::string>& enabled);
 // Creates a mechanism by name; null if unknown or not allowed on this connection.
 std::unique_ptr<Mechanism> create(std::string_view name, const ChannelBindings& cb);
 

@@ -38,6 +38,12 @@ Step Plain::fail(std::string condition, std::string text) {
   return {Step::Status::Failure, {}, std::move(condition), std::move(text)};
 }
 
+Step Plain::wrong_credentials() {
+  Step step = fail("not-authorized", "invalid credentials");
+  step.wrong_credentials = true;
+  return step;
+}
+
 Step Plain::start(std::string_view initial_response) {
   if (state_ != State::Initial) return fail("malformed-request", "unexpected start");
   if (initial_response.empty()) {  // RFC 6120 §6.4.2: empty challenge, response follows
@@ -69,7 +75,7 @@ Step Plain::parse(std::string_view msg) {
   // Stored keys come from the OpaqueString form of the password (RFC 8265 §4.2); a password
   // that cannot be prepared cannot match any account.
   auto prepared = prep_password(passwd);
-  if (!prepared) return fail("not-authorized", "invalid credentials");
+  if (!prepared) return wrong_credentials();
   authzid_ = std::string(authzid);
   username_ = std::string(authcid);
   password_ = std::move(*prepared);
@@ -96,7 +102,7 @@ std::string Plain::take_password() {
 Step Plain::finish_password_check(bool ok) {
   if (state_ != State::AwaitCheck) return fail("malformed-request", "unexpected password check");
   wipe(password_);
-  if (!ok || unknown_account_) return fail("not-authorized", "invalid credentials");
+  if (!ok || unknown_account_) return wrong_credentials();
   state_ = State::Done;
   return {Step::Status::Success, {}, {}, {}};
 }

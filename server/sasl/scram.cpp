@@ -127,6 +127,12 @@ Step Scram::fail(std::string condition, std::string text) {
   return {Step::Status::Failure, {}, std::move(condition), std::move(text)};
 }
 
+Step Scram::wrong_credentials() {
+  Step step = fail("not-authorized", "invalid credentials");
+  step.wrong_credentials = true;
+  return step;
+}
+
 Step Scram::start(std::string_view initial_response) {
   if (state_ != State::Initial) return fail("malformed-request", "unexpected start");
   // RFC 6120 §6.4.2: without an initial response the server sends an empty challenge and the
@@ -277,7 +283,7 @@ Step Scram::client_final(std::string_view msg) {
   std::string client_key = crypto::hmac(hash_, keys_.stored_key, auth_message);
   for (size_t i = 0; i < client_key.size(); ++i) client_key[i] ^= (*proof)[i];
   bool ok = crypto::equal(crypto::hash(hash_, client_key), keys_.stored_key);
-  if (!ok || unknown_account_) return fail("not-authorized", "invalid credentials");
+  if (!ok || unknown_account_) return wrong_credentials();
 
   std::string server_signature = crypto::hmac(hash_, keys_.server_key, auth_message);
   state_ = State::Done;

@@ -41,6 +41,7 @@ class Scram final : public Mechanism {
   Step client_first(std::string_view message);
   Step client_final(std::string_view message);
   Step fail(std::string condition, std::string text);
+  Step wrong_credentials();  // not-authorized, counted for throttling
 
   Hash hash_;
   bool plus_;
@@ -75,6 +76,7 @@ class Plain final : public Mechanism {
   enum class State { Initial, AwaitResponse, AwaitCredentials, AwaitCheck, Done };
   Step parse(std::string_view message);
   Step fail(std::string condition, std::string text);
+  Step wrong_credentials();  // not-authorized, counted for throttling
 
   State state_ = State::Initial;
   std::string username_;
