@@ -1,0 +1,351 @@
+// parley-bench scenarios. Everything runs on one io_context in one thread: the generator is
+// pinned to its own core and must not compete with the server for the other one.
+#include "contrib/bench/scenarios.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+namespace parley::bench {
+
+long server_rss_kib(pid_t pid) {
+  if (pid <= 0) return -1;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+  return -1;
+}
+
+double server_cpu_s(pid_t pid) {
+  if (pid <= 0) return -1;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t paren = all.rfind(')');  // the command name may hold spaces
+  if (paren == std::string::npos) return -1;
+  std::istringstream fields(all.substr(paren + 2));
+  std::string f;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; fields >> f; ++i) {  // field 3 is the state; 14 utime, 15 stime (proc(5))
+    if (i == 14) utime = std::stoull(f);
+    if (i == 15) {
+      stime = std::stoull(f);
+      break;
+    }
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+int64_t percentile(const std::vector<int64_t>& sorted, double q) {
+  if (sorted.empty()) return 0;
+  size_t i = static_cast<size_t>(q * static_cast<double>(sorted.size() - 1) + 0.5);
+  return sorted[std::min(i, sorted.size() - 1)];
+}
+
+namespace {
+
+bool server_alive(pid_t pid) {
+  return pid <= 0 || ::kill(pid, 0) == 0;
+}
+
+double seconds(Clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+// Opens sessions prefix<first> .. prefix<first+count-1>, at most `concurrency` logins at once.
+class Fleet {
+ public:
+  Fleet(asio::io_context& io, const CommonOptions& common, unsigned first, unsigned count)
+      : io_(io), common_(common), tls_(make_client_tls()), first_(first), count_(count) {
+    clients_.resize(count);
+  }
+
+  void start(std::function<void()> all_done) {
+    all_done_ = std::move(all_done);
+    started_ = Clock::now();
+    for (unsigned i = 0; i < std::min(common_.concurrency, count_); ++i) launch();
+  }
+
+  std::shared_ptr<Client>& client(unsigned i) { return clients_[i]; }
+  unsigned ready() const { return ready_; }
+  unsigned failed() const { return failed_; }
+  unsigned dropped() const { return dropped_; }
+  Clock::duration login_span() const { return last_ready_ - started_; }
+  const std::map<std::string, unsigned>& errors() const { return errors_; }
+  std::vector<int64_t> login_times_us() const {
+    std::vector<int64_t> v;
+    for (const auto& c : clients_)
+      if (c && (c->ready() || c->finished()) && c->login_time().count() > 0)
+        v.push_back(std::chrono::duration_cast<std::chrono::microseconds>(c->login_time()).count());
+    std::sort(v.begin(), v.end());
+    return v;
+  }
+  void close_all() {
+    for (auto& c : clients_)
+      if (c) c->close();
+  }
+  unsigned open() const {
+    unsigned n = 0;
+    for (const auto& c : clients_)
+      if (c && !c->finished()) ++n;
+    return n;
+  }
+
+ private:
+  void launch() {
+    if (next_ >= count_) return;
+    unsigned i = next_++;
+    // Spread over several source addresses: each (source, destination) pair has its own
+    // ephemeral port range, so 10k+ connections stay clear of the ~28k-port limit.
+    asio::ip::address_v4::bytes_type b{127, 0, 0,
+                                       static_cast<unsigned char>(2 + i % common_.sources)};
+    auto c = std::make_shared<Client>(io_, tls_, common_.client,
+                                      common_.prefix + std::to_string(first_ + i),
+                                      asio::ip::address_v4(b));
+    clients_[i] = c;
+    c->on_closed([this](Client&, const std::string& why) {
+      ++dropped_;
+      ++errors_["dropped: " + why];
+    });
+    c->start([this](Client&, bool ok, const std::string& error) {
+      if (ok) {
+        ++ready_;
+        last_ready_ = Clock::now();
+      } else {
+        ++failed_;
+        ++errors_[error];
+      }
+      if (ready_ + failed_ == count_) {
+        if (all_done_) asio::post(io_, std::move(all_done_));
+      } else {
+        launch();
+      }
+    });
+  }
+
+  asio::io_context& io_;
+  const CommonOptions& common_;
+  asio::ssl::context tls_;
+  unsigned first_, count_, next_ = 0, ready_ = 0, failed_ = 0, dropped_ = 0;
+  std::vector<std::shared_ptr<Client>> clients_;
+  std::function<void()> all_done_;
+  Clock::time_point started_, last_ready_;
+  std::map<std::string, unsigned> errors_;
+};
+
+void print_errors(const Fleet& fleet) {
+  for (const auto& [what, n] : fleet.errors())
+    std::cout << "  error x" << n << ": " << what << '\n';
+}
+
+// Runs the io_context until `done` is true, the deadline passes, or the server dies.
+// Returns a reason when it stopped early.
+std::string run_until(asio::io_context& io, const bool& done, Clock::time_point deadline,
+                      pid_t pid) {
+  while (!done) {
+    io.run_for(std::chrono::milliseconds(100));
+    if (io.stopped()) io.restart();
+    if (Clock::now() > deadline) return "timeout";
+    if (!server_alive(pid)) return "server process is gone";
+  }
+  return {};
+}
+
+void run_for(asio::io_context& io, Clock::duration d) {
+  io.restart();
+  io.run_for(d);
+  io.restart();
+}
+
+// Closes every session and waits (bounded) for the server to answer the close.
+void close_fleet(asio::io_context& io, Fleet& fleet) {
+  fleet.close_all();
+  auto end = Clock::now() + std::chrono::seconds(30);
+  while (fleet.open() > 0 && Clock::now() < end) run_for(io, std::chrono::milliseconds(100));
+  run_for(io, std::chrono::milliseconds(100));
+}
+
+}  // namespace
+
+int run_idle(const CommonOptions& common, const IdleOptions& options) {
+  asio::io_context io(1);
+  auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                     std::chrono::duration<double>(common.timeout_s));
+  long rss_before = server_rss_kib(common.server_pid);
+  double cpu_before = server_cpu_s(common.server_pid);
+  Fleet fleet(io, common, 0, options.sessions);
+  bool done = false;
+  std::cout << "idle: opening " << options.sessions << " sessions (" << common.concurrency
+            << " logins in flight)\n";
+  fleet.start([&] { done = true; });
+  std::string stopped = run_until(io, done, deadline, common.server_pid);
+  double login_s = seconds(fleet.login_span());
+  double cpu_login = server_cpu_s(common.server_pid) - cpu_before;
+  double rate = login_s > 0 ? fleet.ready() / login_s : 0;
+  auto login_us = fleet.login_times_us();
+  std::cout << "  ready " << fleet.ready() << ", failed " << fleet.failed() << " in " << login_s
+            << " s: " << static_cast<long>(rate) << " logins/s\n"
+            << "  login time p50 " << percentile(login_us, 0.5) / 1000.0 << " ms, p99 "
+            << percentile(login_us, 0.99) / 1000.0 << " ms, max "
+            << percentile(login_us, 1.0) / 1000.0 << " ms\n";
+  if (common.server_pid > 0 && fleet.ready() > 0)
+    std::cout << "  server CPU " << cpu_login << " s for the logins ("
+              << cpu_login * 1e6 / fleet.ready() << " us per login)\n";
+  // Hold: the server has nothing to do; let lazily freed buffers settle before measuring.
+  if (stopped.empty()) {
+    std::cout << "  holding " << options.hold_s << " s\n";
+    run_for(io, std::chrono::duration_cast<Clock::duration>(
+                    std::chrono::duration<double>(options.hold_s)));
+  }
+  long rss_after = server_rss_kib(common.server_pid);
+  unsigned held = fleet.ready() - fleet.dropped();
+  double per_session_kib =
+      held > 0 && rss_after >= 0 ? static_cast<double>(rss_after - rss_before) / held : 0;
+  double cpu_idle = server_cpu_s(common.server_pid) - cpu_before - cpu_login;
+  if (common.server_pid > 0)
+    std::cout << "  server RSS before " << rss_before << " KiB, with " << held << " sessions "
+              << rss_after << " KiB: " << per_session_kib << " KiB per session\n"
+              << "  server CPU while holding: " << cpu_idle << " s\n";
+  if (fleet.dropped()) std::cout << "  DROPPED while idle: " << fleet.dropped() << '\n';
+  close_fleet(io, fleet);
+  run_for(io, std::chrono::seconds(2));
+  long rss_closed = server_rss_kib(common.server_pid);
+  if (common.server_pid > 0)
+    std::cout << "  server RSS after closing all sessions: " << rss_closed << " KiB\n";
+  if (!stopped.empty()) std::cout << "  STOPPED EARLY: " << stopped << '\n';
+  print_errors(fleet);
+  std::printf(
+      "{\"scenario\":\"idle\",\"sessions\":%u,\"ready\":%u,\"failed\":%u,\"dropped\":%u,"
+      "\"login_seconds\":%.3f,\"logins_per_second\":%.1f,\"login_p50_ms\":%.2f,"
+      "\"login_p99_ms\":%.2f,\"server_cpu_us_per_login\":%.1f,\"rss_before_kib\":%ld,"
+      "\"rss_after_kib\":%ld,\"rss_per_session_kib\":%.2f,\"rss_after_close_kib\":%ld,"
+      "\"stopped\":\"%s\"}\n",
+      options.sessions, fleet.ready(), fleet.failed(), fleet.dropped(), login_s, rate,
+      percentile(login_us, 0.5) / 1000.0, percentile(login_us, 0.99) / 1000.0,
+      fleet.ready() ? cpu_login * 1e6 / fleet.ready() : 0.0, rss_before, rss_after, per_session_kib,
+      rss_closed, stopped.c_str());
+  std::fflush(stdout);
+  return fleet.ready() == options.sessions && fleet.dropped() == 0 && stopped.empty() ? 0 : 1;
+}
+
+int run_chat(const CommonOptions& common, const ChatOptions& options) {
+  asio::io_context io(1);
+  auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                     std::chrono::duration<double>(common.timeout_s));
+  unsigned sessions = options.pairs * 2;
+  Fleet fleet(io, common, 0, sessions);
+  bool done = false;
+  std::cout << "chat: opening " << sessions << " sessions\n";
+  fleet.start([&] { done = true; });
+  std::string stopped = run_until(io, done, deadline, common.server_pid);
+  if (!stopped.empty() || fleet.ready() != sessions) {
+    std::cout << "  only " << fleet.ready() << " of " << sessions << " sessions logged in"
+              << (stopped.empty() ? "" : " (" + stopped + ")") << '\n';
+    print_errors(fleet);
+    std::printf("{\"scenario\":\"chat\",\"error\":\"login\",\"ready\":%u}\n", fleet.ready());
+    return 1;
+  }
+
+  // Pair p: A = session 2p sends to B = session 2p+1, at most `window` messages in flight.
+  struct Pair {
+    unsigned sent = 0, received = 0;
+  };
+  std::vector<Pair> pairs(options.pairs);
+  std::vector<int64_t> latency_us;
+  latency_us.reserve(static_cast<size_t>(options.pairs) * options.messages);
+  uint64_t total = static_cast<uint64_t>(options.pairs) * options.messages, received = 0;
+  unsigned bad = 0;
+  Clock::time_point last_receive = Clock::now();
+  auto send_next = [&](unsigned p) {
+    Pair& pair = pairs[p];
+    Client& a = *fleet.client(2 * p);
+    const std::string& to = fleet.client(2 * p + 1)->full_jid();
+    std::string batch;
+    while (pair.sent < options.messages && pair.sent - pair.received < options.window) {
+      // The body is the send time in microseconds; B computes time-to-delivery from it.
+      batch += "<message type='chat' to='" + to + "' id='m" + std::to_string(pair.sent) +
+               "'><body>" + std::to_string(now_us()) + "</body></message>";
+      ++pair.sent;
+    }
+    if (!batch.empty()) a.send(batch);
+  };
+  for (unsigned p = 0; p < options.pairs; ++p) {
+    fleet.client(2 * p + 1)->on_stanza([&, p](Client&, std::string_view el) {
+      if (element_name(el) != "message") return;
+      auto body = child_text(el, "body");
+      if (!body || attribute(el, "type") != "chat") {
+        ++bad;  // e.g. an error bounce instead of delivery
+        return;
+      }
+      latency_us.push_back(now_us() - std::strtoll(body->c_str(), nullptr, 10));
+      ++pairs[p].received;
+      ++received;
+      last_receive = Clock::now();
+      send_next(p);
+    });
+    fleet.client(2 * p)->on_stanza([&](Client&, std::string_view el) {
+      if (element_name(el) == "message") ++bad;  // a bounce to the sender
+    });
+  }
+  double cpu_before = server_cpu_s(common.server_pid);
+  long rss_before = server_rss_kib(common.server_pid);
+  std::cout << "  sending " << options.messages << " messages per pair over " << options.pairs
+            << " pairs (window " << options.window << ")\n";
+  auto start = Clock::now();
+  for (unsigned p = 0; p < options.pairs; ++p) send_next(p);
+  // Stop when everything arrived, at the deadline, or when delivery stalls for 15 s.
+  while (received < total) {
+    io.run_for(std::chrono::milliseconds(100));
+    if (io.stopped()) io.restart();
+    if (Clock::now() > deadline) {
+      stopped = "timeout";
+      break;
+    }
+    if (Clock::now() - last_receive > std::chrono::seconds(15)) {
+      stopped = "stalled: nothing delivered for 15 s";
+      break;
+    }
+    if (!server_alive(common.server_pid)) {
+      stopped = "server process is gone";
+      break;
+    }
+    if (fleet.dropped() > 0) {
+      stopped = "sessions dropped";
+      break;
+    }
+  }
+  double elapsed = seconds(last_receive - start);
+  double cpu = server_cpu_s(common.server_pid) - cpu_before;
+  long rss_after = server_rss_kib(common.server_pid);
+  std::sort(latency_us.begin(), latency_us.end());
+  double rate = elapsed > 0 ? static_cast<double>(received) / elapsed : 0;
+  auto ms = [&](double q) { return percentile(latency_us, q) / 1000.0; };
+  std::cout << "  delivered " << received << " of " << total << " in " << elapsed
+            << " s: " << static_cast<long>(rate) << " messages/s\n"
+            << "  time to delivery p50 " << ms(0.5) << " ms, p90 " << ms(0.9) << " ms, p99 "
+            << ms(0.99) << " ms, p99.9 " << ms(0.999) << " ms, max " << ms(1.0) << " ms\n";
+  if (common.server_pid > 0)
+    std::cout << "  server CPU " << cpu << " s (" << (received ? cpu * 1e6 / received : 0)
+              << " us per message), RSS " << rss_before << " -> " << rss_after << " KiB\n";
+  if (bad) std::cout << "  UNEXPECTED: " << bad << " non-chat messages (bounces?)\n";
+  if (!stopped.empty()) std::cout << "  STOPPED EARLY: " << stopped << '\n';
+  close_fleet(io, fleet);
+  print_errors(fleet);
+  std::printf(
+      "{\"scenario\":\"chat\",\"pairs\":%u,\"messages_per_pair\":%u,\"window\":%u,"
+      "\"delivered\":%llu,\"expected\":%llu,\"seconds\":%.3f,\"messages_per_second\":%.1f,"
+      "\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"max_ms\":%.3f,"
+      "\"server_cpu_us_per_message\":%.2f,\"bounces\":%u,\"stopped\":\"%s\"}\n",
+      options.pairs, options.messages, options.window, static_cast<unsigned long long>(received),
+      static_cast<unsigned long long>(total), elapsed, rate, ms(0.5), ms(0.9), ms(0.99), ms(0.999),
+      ms(1.0), received ? cpu * 1e6 / static_cast<double>(received) : 0.0, bad, stopped.c_str());
+  std::fflush(stdout);
+  return received == total && stopped.empty() && bad == 0 ? 0 : 1;
+}
+
+}  // namespace parley::bench
