@@ -99,6 +99,10 @@ CtxPtr make_context(const std::string& cert, const std::string& key) {
                           "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
                           "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
   SSL_CTX_set_session_id_context(c, reinterpret_cast<const unsigned char*>("parley-c2s"), 10);
+  // Resumption uses stateless session tickets only: the server-side session cache would keep
+  // one SSL_SESSION per handshake (up to 20480 by default), memory a mobile-scale server can
+  // spend better (DESIGN §10).
+  SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);
   SSL_CTX_set_alpn_select_cb(c, select_alpn, nullptr);
   if (SSL_CTX_use_certificate_chain_file(c, cert.c_str()) != 1)
