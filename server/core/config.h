@@ -36,14 +36,15 @@ class ConfigSection {
                   int64_t max = INT64_MAX) const;
   bool boolean(const std::string& key, bool fallback) const;
   // "30s", "5m", "2h", "7d", "250ms" or a plain number of seconds.
-  std::chrono::milliseconds duration(const std::string& key, std::chrono::milliseconds fallback) const;
+  std::chrono::milliseconds duration(const std::string& key,
+                                     std::chrono::milliseconds fallback) const;
   // "256KiB", "10MiB" or a plain number of bytes.
   uint64_t bytes(const std::string& key, uint64_t fallback) const;
   std::vector<std::string> strings(const std::string& key) const;  // a list (or one string)
   // A value out of a fixed set, e.g. one_of("on_conflict", "replace", {"replace", "reject"}).
   std::string one_of(const std::string& key, const std::string& fallback,
                      const std::vector<std::string>& allowed) const;
-  ConfigSection section(const std::string& key) const;  // empty when absent
+  ConfigSection section(const std::string& key) const;                // empty when absent
   std::vector<ConfigSection> sections(const std::string& key) const;  // a list of mappings
   std::map<std::string, std::string> string_map(const std::string& key) const;
   // Throws if the section holds a key no getter asked for ("did you mean ...?").
@@ -74,14 +75,14 @@ struct ListenerConfig {
 struct C2sConfig {
   bool require_tls = true;
   uint64_t max_stanza_bytes = 256 * 1024;
-  std::chrono::milliseconds auth_timeout{30'000};  // to finish SASL after connecting
-  std::chrono::milliseconds idle_timeout{600'000}; // nothing received (whitespace counts)
+  std::chrono::milliseconds auth_timeout{30'000};   // to finish SASL after connecting
+  std::chrono::milliseconds idle_timeout{600'000};  // nothing received (whitespace counts)
   uint64_t max_send_queue_bytes = 1024 * 1024;
-  std::string on_conflict = "replace";  // resource conflict: replace | reject
-  std::vector<std::string> mechanisms;  // empty = all supported
-  unsigned scram_iterations = 4096;     // for newly stored credentials
-  unsigned auth_failures_per_ip = 10;     // per window before throttling
-  unsigned auth_failures_per_account = 5; // per window before throttling
+  std::string on_conflict = "replace";     // resource conflict: replace | reject
+  std::vector<std::string> mechanisms;     // empty = all supported
+  unsigned scram_iterations = 4096;        // for newly stored credentials
+  unsigned auth_failures_per_ip = 10;      // per window before throttling
+  unsigned auth_failures_per_account = 5;  // per window before throttling
   std::chrono::milliseconds auth_failure_window{60'000};
 };
 
@@ -94,13 +95,13 @@ struct Config {
   std::string data_dir = "data";
   storage::DatabaseConfig database;
   std::string log_level = "info";
-  std::string log_file;  // empty = stderr
-  unsigned threads = 0;  // 0 = one per core
+  std::string log_file;     // empty = stderr
+  unsigned threads = 0;     // 0 = one per core
   std::string modules_dir;  // empty = <bin>/../lib/parley/modules
   std::vector<std::string> modules;
   std::map<std::string, ConfigSection> module_config;  // "modules_config.<name>" sections
-  std::vector<std::string> admins;  // bare JIDs
-  std::string control_socket;  // empty = <data_dir>/parleyd.sock
+  std::vector<std::string> admins;                     // bare JIDs
+  std::string control_socket;                          // empty = <data_dir>/parleyd.sock
   C2sConfig c2s;
 
   bool is_local(std::string_view domain) const;

@@ -34,10 +34,13 @@ struct ControlSocket::Impl {
 };
 
 ControlSocket::ControlSocket(Server& server)
-    : server_(server), path_(control_socket_path(server.config())),
+    : server_(server),
+      path_(control_socket_path(server.config())),
       impl_(std::make_unique<Impl>(server.io())) {}
 
-ControlSocket::~ControlSocket() { stop(); }
+ControlSocket::~ControlSocket() {
+  stop();
+}
 
 void ControlSocket::start() {
   std::filesystem::create_directories(std::filesystem::path(path_).parent_path());
@@ -122,7 +125,8 @@ std::string ControlSocket::execute(const std::string& line) {
   } else if (command == "metrics") {
     out << server_.metrics().prometheus();
   } else {
-    return "error: unknown command '" + command + "' (status, sessions, kick <jid>, account-deleted <jid>, metrics)\n";
+    return "error: unknown command '" + command +
+           "' (status, sessions, kick <jid>, account-deleted <jid>, metrics)\n";
   }
   return out.str();
 }

@@ -62,7 +62,8 @@ Fired Hooks::fire_erased(std::type_index type, std::string_view name, void* even
     try {
       if (entry.fn(event) == Flow::Stop) return {true, false};
     } catch (const std::exception& e) {
-      PLOG(Error, "events") << "handler of " << name << " in " << entry.owner << " threw: " << e.what();
+      PLOG(Error, "events") << "handler of " << name << " in " << entry.owner
+                            << " threw: " << e.what();
       return {true, true};
     } catch (...) {
       PLOG(Error, "events") << "handler of " << name << " in " << entry.owner << " threw";

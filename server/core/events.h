@@ -28,7 +28,7 @@ struct Fired {
 
 // Priorities: modules use the range around 0; the core's default behaviour runs last.
 namespace priority {
-inline constexpr int kFirst = 1000;   // filters that must see everything (blocking, limits)
+inline constexpr int kFirst = 1000;  // filters that must see everything (blocking, limits)
 inline constexpr int kNormal = 0;
 inline constexpr int kDefault = -1000;  // the core's own default handler
 }  // namespace priority
@@ -39,7 +39,8 @@ class Hooks;
 class HookToken {
  public:
   HookToken() = default;
-  HookToken(Hooks* hooks, std::type_index type, uint64_t id) : hooks_(hooks), type_(type), id_(id) {}
+  HookToken(Hooks* hooks, std::type_index type, uint64_t id)
+      : hooks_(hooks), type_(type), id_(id) {}
   HookToken(HookToken&& o) noexcept { *this = std::move(o); }
   HookToken& operator=(HookToken&& o) noexcept;
   HookToken(const HookToken&) = delete;
@@ -86,7 +87,8 @@ class Hooks {
   };
   using List = std::vector<Entry>;
 
-  uint64_t add(std::type_index type, int priority, std::function<Flow(void*)> fn, std::string owner);
+  uint64_t add(std::type_index type, int priority, std::function<Flow(void*)> fn,
+               std::string owner);
   std::shared_ptr<const List> snapshot(std::type_index type) const;
   Fired fire_erased(std::type_index type, std::string_view name, void* event) const;
 

@@ -15,17 +15,26 @@ std::string g_path;
 
 const char* name(Level l) {
   switch (l) {
-    case Level::Debug: return "debug";
-    case Level::Info: return "info";
-    case Level::Warn: return "warn";
-    case Level::Error: return "error";
-    default: return "off";
+    case Level::Debug:
+      return "debug";
+    case Level::Info:
+      return "info";
+    case Level::Warn:
+      return "warn";
+    case Level::Error:
+      return "error";
+    default:
+      return "off";
   }
 }
 }  // namespace
 
-bool enabled(Level level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
-void set_level(Level level) { g_level.store(static_cast<int>(level)); }
+bool enabled(Level level) {
+  return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
+}
+void set_level(Level level) {
+  g_level.store(static_cast<int>(level));
+}
 
 std::optional<Level> parse_level(std::string_view n) {
   if (n == "debug") return Level::Debug;
@@ -58,7 +67,8 @@ void reopen() {
 void write(Level level, std::string_view component, std::string_view text) {
   auto now = std::chrono::system_clock::now();
   auto secs = std::chrono::system_clock::to_time_t(now);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char stamp[32];

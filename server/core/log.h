@@ -34,7 +34,7 @@ class Line {
 
 }  // namespace parley::log
 
-#define PLOG(level, component)                                   \
-  if (!::parley::log::enabled(::parley::log::Level::level)) {    \
-  } else                                                         \
+#define PLOG(level, component)                                \
+  if (!::parley::log::enabled(::parley::log::Level::level)) { \
+  } else                                                      \
     ::parley::log::Line(::parley::log::Level::level, component).stream()

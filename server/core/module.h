@@ -126,21 +126,20 @@ std::vector<std::string> depends() {
 #define PARLEY_STRINGIFY2(x) #x
 #define PARLEY_STRINGIFY(x) PARLEY_STRINGIFY2(x)
 // Everything that must match between parleyd and a module for the C++ ABI to be compatible.
-#define PARLEY_MODULE_ABI                                                             \
-  "parley-module-abi=1;compiler=" __VERSION__ ";libstdc++=" PARLEY_STRINGIFY(         \
+#define PARLEY_MODULE_ABI                                                     \
+  "parley-module-abi=1;compiler=" __VERSION__ ";libstdc++=" PARLEY_STRINGIFY( \
       _GLIBCXX_RELEASE) ";boost=" PARLEY_STRINGIFY(BOOST_VERSION) ";build=" PARLEY_BUILD_TYPE
 
 // The ABI string is placed in its own ELF section so the loader can read it from the file
 // before dlopen runs any of the module's code.
-#define PARLEY_MODULE(Class)                                                                 \
-  extern "C" __attribute__((visibility("default"), used,                                     \
-                            section(".parley_abi"))) const char parley_module_abi[] =        \
-      PARLEY_MODULE_ABI;                                                                     \
-  extern "C" __attribute__((visibility("default"))) const ::parley::ModuleDef*               \
-  parley_module_v1() {                                                                       \
+#define PARLEY_MODULE(Class)                                                                    \
+  extern "C" __attribute__((visibility("default"), used, section(".parley_abi")))               \
+  const char parley_module_abi[] = PARLEY_MODULE_ABI;                                           \
+  extern "C" __attribute__((visibility("default"))) const ::parley::ModuleDef*                  \
+  parley_module_v1() {                                                                          \
     static const ::parley::ModuleDef def{PARLEY_MODULE_NAME, &::parley::detail::depends<Class>, \
-                                         &::parley::detail::create<Class>};                 \
-    return &def;                                                                             \
+                                         &::parley::detail::create<Class>};                     \
+    return &def;                                                                                \
   }
 
 }  // namespace parley

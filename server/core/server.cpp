@@ -67,13 +67,27 @@ Server::~Server() {
   if (impl_->db) impl_->db->drain();
 }
 
-asio::io_context& Server::io() { return impl_->io; }
-Router& Server::router() { return impl_->router; }
-storage::Database& Server::db() { return *impl_->db; }
-Metrics& Server::metrics() { return impl_->metrics; }
-ModuleHost& Server::modules() { return impl_->modules; }
-TlsContexts& Server::tls() { return *impl_->tls; }
-AuthThrottle& Server::auth_throttle() { return *impl_->throttle; }
+asio::io_context& Server::io() {
+  return impl_->io;
+}
+Router& Server::router() {
+  return impl_->router;
+}
+storage::Database& Server::db() {
+  return *impl_->db;
+}
+Metrics& Server::metrics() {
+  return impl_->metrics;
+}
+ModuleHost& Server::modules() {
+  return impl_->modules;
+}
+TlsContexts& Server::tls() {
+  return *impl_->tls;
+}
+AuthThrottle& Server::auth_throttle() {
+  return *impl_->throttle;
+}
 
 bool Server::is_admin(const Jid& jid) const {
   auto bare = jid.bare_str();
@@ -102,7 +116,8 @@ void Server::start() {
 }
 
 void Server::run() {
-  unsigned n = config_.threads ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
+  unsigned n =
+      config_.threads ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 1; i < n; ++i) impl_->threads.emplace_back([this] { impl_->io.run(); });
   impl_->io.run();
   for (auto& t : impl_->threads) t.join();

@@ -40,8 +40,8 @@ class Server {
   // use, unknown module). Then run() blocks until stop() (SIGTERM) finished a graceful shutdown.
   void start();
   void run();
-  void stop();           // thread-safe: system-shutdown to clients, storage drained
-  void reload_tls();     // SIGHUP: reread certificates
+  void stop();        // thread-safe: system-shutdown to clients, storage drained
+  void reload_tls();  // SIGHUP: reread certificates
 
   boost::asio::io_context& io();
   const Config& config() const { return config_; }

@@ -25,7 +25,7 @@ struct RosterItem {
 };
 
 struct SubscriptionRequest {
-  Jid from;           // bare JID of the requester
+  Jid from;            // bare JID of the requester
   std::string stanza;  // the original presence, serialized, for redelivery at login
 };
 
@@ -37,7 +37,7 @@ class RosterStore {
   // Insert or replace; returns the roster's new version (XEP-0237), strictly increasing.
   int64_t put(const Jid& user, const RosterItem& item);
   int64_t remove(const Jid& user, const Jid& contact);  // returns the new version
-  int64_t version(const Jid& user);                      // 0 for an empty, never-changed roster
+  int64_t version(const Jid& user);                     // 0 for an empty, never-changed roster
 
   // Inbound requests pending the user's decision ("Pending In").
   void add_request(const Jid& user, const SubscriptionRequest& request);  // replaces same 'from'

@@ -40,7 +40,7 @@ class IqRequest {
   const SessionPtr& origin() const { return origin_; }
   Server& server() const { return *server_; }
 
-  void reply() const;                     // empty result
+  void reply() const;  // empty result
   void reply(xml::Element payload) const;
   void error(std::string_view condition, std::string_view text = {}) const;
   void error(stanza::ErrorType type, std::string_view condition, std::string_view text = {}) const;

@@ -27,20 +27,42 @@ struct StanzaEvent {
 
 // Stanzas sent by a local client, before routing (blocking, carbons, rate limits). Stop = the
 // handler took care of it (dropped, or replied with an error).
-struct StanzaFromClient : StanzaEvent { static constexpr std::string_view kName = "stanza/from-client"; };
+struct StanzaFromClient : StanzaEvent {
+  static constexpr std::string_view kName = "stanza/from-client";
+};
 
-struct MessageToHost : StanzaEvent { static constexpr std::string_view kName = "message/host"; };
-struct MessageToBare : StanzaEvent { static constexpr std::string_view kName = "message/bare"; };
-struct MessageToFull : StanzaEvent { static constexpr std::string_view kName = "message/full"; };
-struct PresenceToHost : StanzaEvent { static constexpr std::string_view kName = "presence/host"; };
-struct PresenceToBare : StanzaEvent { static constexpr std::string_view kName = "presence/bare"; };
-struct PresenceToFull : StanzaEvent { static constexpr std::string_view kName = "presence/full"; };
-struct IqToHost : StanzaEvent { static constexpr std::string_view kName = "iq/host"; };
-struct IqToBare : StanzaEvent { static constexpr std::string_view kName = "iq/bare"; };
-struct IqToFull : StanzaEvent { static constexpr std::string_view kName = "iq/full"; };
+struct MessageToHost : StanzaEvent {
+  static constexpr std::string_view kName = "message/host";
+};
+struct MessageToBare : StanzaEvent {
+  static constexpr std::string_view kName = "message/bare";
+};
+struct MessageToFull : StanzaEvent {
+  static constexpr std::string_view kName = "message/full";
+};
+struct PresenceToHost : StanzaEvent {
+  static constexpr std::string_view kName = "presence/host";
+};
+struct PresenceToBare : StanzaEvent {
+  static constexpr std::string_view kName = "presence/bare";
+};
+struct PresenceToFull : StanzaEvent {
+  static constexpr std::string_view kName = "presence/full";
+};
+struct IqToHost : StanzaEvent {
+  static constexpr std::string_view kName = "iq/host";
+};
+struct IqToBare : StanzaEvent {
+  static constexpr std::string_view kName = "iq/bare";
+};
+struct IqToFull : StanzaEvent {
+  static constexpr std::string_view kName = "iq/full";
+};
 // Destination domain is not hosted here. Without s2s the default bounces
 // remote-server-not-found.
-struct StanzaToRemote : StanzaEvent { static constexpr std::string_view kName = "stanza/remote"; };
+struct StanzaToRemote : StanzaEvent {
+  static constexpr std::string_view kName = "stanza/remote";
+};
 
 // An IQ received on a c2s stream before authentication (XEP-0077 registration). A handler that
 // answers calls reply() and returns Stop; if nobody does, the session closes the stream with
@@ -49,9 +71,9 @@ struct UnauthenticatedIq {
   static constexpr std::string_view kName = "iq/unauthenticated";
   Server& server;
   std::shared_ptr<const xml::Element> stanza;
-  std::string host;            // the stream's 'to' domain
-  std::string remote_address;  // for rate limits
-  bool secure;                 // TLS is active
+  std::string host;                               // the stream's 'to' domain
+  std::string remote_address;                     // for rate limits
+  bool secure;                                    // TLS is active
   std::function<void(xml::Element reply)> reply;  // thread-safe, once
 };
 

@@ -14,7 +14,7 @@ namespace parley::storage {
 class AccountStore {
  public:
   explicit AccountStore(Connection& c) : c_(c) {}
-  bool create(const Jid& bare, const sasl::Credentials& creds);  // false if it exists
+  bool create(const Jid& bare, const sasl::Credentials& creds);   // false if it exists
   std::optional<sasl::Credentials> credentials(const Jid& bare);  // nullopt: no such account
   bool set_credentials(const Jid& bare, const sasl::Credentials& creds);
   bool exists(const Jid& bare);

@@ -38,7 +38,7 @@ class Row {
   size_t size() const { return cols_.size(); }
   bool is_null(size_t i) const { return !cols_.at(i).has_value(); }
   const std::string& str(size_t i) const;  // "" for NULL
-  int64_t integer(size_t i) const;          // 0 for NULL
+  int64_t integer(size_t i) const;         // 0 for NULL
   std::optional<std::string> opt(size_t i) const { return cols_.at(i); }
 
  private:

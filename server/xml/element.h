@@ -52,15 +52,16 @@ class Element {
   const std::vector<Attribute>& attributes() const { return attrs_; }
 
   // Children. An empty xmlns argument means "the same namespace as this element".
-  Element& add(Element child);                // returns the added child
+  Element& add(Element child);                             // returns the added child
   Element& add(std::string name, std::string xmlns = {});  // new empty child, same ns if empty
-  Element& add_text(std::string_view text);   // appends character data; returns *this
+  Element& add_text(std::string_view text);                // appends character data; returns *this
   Element& text_child(std::string name, std::string_view text);  // <name>text</name>, same ns
   const Element* child(std::string_view name, std::string_view xmlns = {}) const;
   Element* child(std::string_view name, std::string_view xmlns = {});
   // First child element in namespace ns (any name); useful for IQ payloads.
   const Element* child_ns(std::string_view xmlns) const;
-  std::vector<const Element*> children(std::string_view name = {}, std::string_view xmlns = {}) const;
+  std::vector<const Element*> children(std::string_view name = {},
+                                       std::string_view xmlns = {}) const;
   const Element* first_child() const;  // first element child, or nullptr
   void remove_children(std::string_view name, std::string_view xmlns = {});
   void clear_children() { nodes_.clear(); }

@@ -13,11 +13,11 @@
 namespace parley::xml {
 
 struct ParserLimits {
-  size_t max_stanza_bytes = 256 * 1024;  // raw bytes from a stanza's '<' to its end
-  size_t max_depth = 32;                 // nesting below the stream root
-  size_t max_attributes = 64;            // per element
-  size_t max_attribute_bytes = 8 * 1024; // one attribute value
-  size_t max_header_bytes = 4 * 1024;    // the <stream:stream> open tag
+  size_t max_stanza_bytes = 256 * 1024;   // raw bytes from a stanza's '<' to its end
+  size_t max_depth = 32;                  // nesting below the stream root
+  size_t max_attributes = 64;             // per element
+  size_t max_attribute_bytes = 8 * 1024;  // one attribute value
+  size_t max_header_bytes = 4 * 1024;     // the <stream:stream> open tag
 };
 
 // RFC 6120 §4.9.3 stream error conditions the parser can detect.
