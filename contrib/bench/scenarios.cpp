@@ -3,6 +3,7 @@
 #include "contrib/bench/scenarios.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -49,6 +50,15 @@ int64_t percentile(const std::vector<int64_t>& sorted, double q) {
 
 namespace {
 
+// This process's CPU time (user + system): tells whether the generator, not the server, was
+// the bottleneck of a run.
+double own_cpu_s() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return s(ru.ru_utime) + s(ru.ru_stime);
+}
+
 bool server_alive(pid_t pid) {
   return pid <= 0 || ::kill(pid, 0) == 0;
 }
@@ -67,7 +77,7 @@ class Fleet {
 
   void start(std::function<void()> all_done) {
     all_done_ = std::move(all_done);
-    started_ = Clock::now();
+    started_ = segment_start_ = Clock::now();
     for (unsigned i = 0; i < std::min(common_.concurrency, count_); ++i) launch();
   }
 
@@ -116,6 +126,14 @@ class Fleet {
       if (ok) {
         ++ready_;
         last_ready_ = Clock::now();
+        // Progress per 1000 logins: a login rate that falls as sessions accumulate means
+        // per-login work that grows with the number of sessions.
+        if (ready_ % 1000 == 0 && count_ >= 2000) {
+          double span = seconds(last_ready_ - segment_start_);
+          std::cout << "  " << ready_ << " ready, last 1000 at "
+                    << static_cast<long>(span > 0 ? 1000 / span : 0) << " logins/s\n";
+          segment_start_ = last_ready_;
+        }
       } else {
         ++failed_;
         ++errors_[error];
@@ -134,7 +152,7 @@ class Fleet {
   unsigned first_, count_, next_ = 0, ready_ = 0, failed_ = 0, dropped_ = 0;
   std::vector<std::shared_ptr<Client>> clients_;
   std::function<void()> all_done_;
-  Clock::time_point started_, last_ready_;
+  Clock::time_point started_, last_ready_, segment_start_;
   std::map<std::string, unsigned> errors_;
 };
 
@@ -178,6 +196,7 @@ int run_idle(const CommonOptions& common, const IdleOptions& options) {
                                      std::chrono::duration<double>(common.timeout_s));
   long rss_before = server_rss_kib(common.server_pid);
   double cpu_before = server_cpu_s(common.server_pid);
+  double own_before = own_cpu_s();
   Fleet fleet(io, common, 0, options.sessions);
   bool done = false;
   std::cout << "idle: opening " << options.sessions << " sessions (" << common.concurrency
@@ -186,6 +205,7 @@ int run_idle(const CommonOptions& common, const IdleOptions& options) {
   std::string stopped = run_until(io, done, deadline, common.server_pid);
   double login_s = seconds(fleet.login_span());
   double cpu_login = server_cpu_s(common.server_pid) - cpu_before;
+  double own_login = own_cpu_s() - own_before;
   double rate = login_s > 0 ? fleet.ready() / login_s : 0;
   auto login_us = fleet.login_times_us();
   std::cout << "  ready " << fleet.ready() << ", failed " << fleet.failed() << " in " << login_s
@@ -195,7 +215,10 @@ int run_idle(const CommonOptions& common, const IdleOptions& options) {
             << percentile(login_us, 1.0) / 1000.0 << " ms\n";
   if (common.server_pid > 0 && fleet.ready() > 0)
     std::cout << "  server CPU " << cpu_login << " s for the logins ("
-              << cpu_login * 1e6 / fleet.ready() << " us per login)\n";
+              << cpu_login * 1e6 / fleet.ready() << " us per login, "
+              << (login_s > 0 ? 100 * cpu_login / login_s : 0) << "% of one core)\n";
+  std::cout << "  generator CPU " << own_login << " s ("
+            << (login_s > 0 ? 100 * own_login / login_s : 0) << "% of one core)\n";
   // Hold: the server has nothing to do; let lazily freed buffers settle before measuring.
   if (stopped.empty()) {
     std::cout << "  holding " << options.hold_s << " s\n";
@@ -222,13 +245,15 @@ int run_idle(const CommonOptions& common, const IdleOptions& options) {
   std::printf(
       "{\"scenario\":\"idle\",\"sessions\":%u,\"ready\":%u,\"failed\":%u,\"dropped\":%u,"
       "\"login_seconds\":%.3f,\"logins_per_second\":%.1f,\"login_p50_ms\":%.2f,"
-      "\"login_p99_ms\":%.2f,\"server_cpu_us_per_login\":%.1f,\"rss_before_kib\":%ld,"
+      "\"login_p99_ms\":%.2f,\"server_cpu_us_per_login\":%.1f,\"generator_cpu_busy\":%.2f,"
+      "\"rss_before_kib\":%ld,"
       "\"rss_after_kib\":%ld,\"rss_per_session_kib\":%.2f,\"rss_after_close_kib\":%ld,"
       "\"stopped\":\"%s\"}\n",
       options.sessions, fleet.ready(), fleet.failed(), fleet.dropped(), login_s, rate,
       percentile(login_us, 0.5) / 1000.0, percentile(login_us, 0.99) / 1000.0,
-      fleet.ready() ? cpu_login * 1e6 / fleet.ready() : 0.0, rss_before, rss_after, per_session_kib,
-      rss_closed, stopped.c_str());
+      fleet.ready() ? cpu_login * 1e6 / fleet.ready() : 0.0,
+      login_s > 0 ? own_login / login_s : 0.0, rss_before, rss_after, per_session_kib, rss_closed,
+      stopped.c_str());
   std::fflush(stdout);
   return fleet.ready() == options.sessions && fleet.dropped() == 0 && stopped.empty() ? 0 : 1;
 }
@@ -293,6 +318,7 @@ int run_chat(const CommonOptions& common, const ChatOptions& options) {
     });
   }
   double cpu_before = server_cpu_s(common.server_pid);
+  double own_before = own_cpu_s();
   long rss_before = server_rss_kib(common.server_pid);
   std::cout << "  sending " << options.messages << " messages per pair over " << options.pairs
             << " pairs (window " << options.window << ")\n";
@@ -321,6 +347,7 @@ int run_chat(const CommonOptions& common, const ChatOptions& options) {
   }
   double elapsed = seconds(last_receive - start);
   double cpu = server_cpu_s(common.server_pid) - cpu_before;
+  double own = own_cpu_s() - own_before;
   long rss_after = server_rss_kib(common.server_pid);
   std::sort(latency_us.begin(), latency_us.end());
   double rate = elapsed > 0 ? static_cast<double>(received) / elapsed : 0;
@@ -332,6 +359,9 @@ int run_chat(const CommonOptions& common, const ChatOptions& options) {
   if (common.server_pid > 0)
     std::cout << "  server CPU " << cpu << " s (" << (received ? cpu * 1e6 / received : 0)
               << " us per message), RSS " << rss_before << " -> " << rss_after << " KiB\n";
+  std::cout << "  busy: server " << (elapsed > 0 ? 100 * cpu / elapsed : 0)
+            << "% of one core (all its threads), generator "
+            << (elapsed > 0 ? 100 * own / elapsed : 0) << "%\n";
   if (bad) std::cout << "  UNEXPECTED: " << bad << " non-chat messages (bounces?)\n";
   if (!stopped.empty()) std::cout << "  STOPPED EARLY: " << stopped << '\n';
   close_fleet(io, fleet);
@@ -340,10 +370,12 @@ int run_chat(const CommonOptions& common, const ChatOptions& options) {
       "{\"scenario\":\"chat\",\"pairs\":%u,\"messages_per_pair\":%u,\"window\":%u,"
       "\"delivered\":%llu,\"expected\":%llu,\"seconds\":%.3f,\"messages_per_second\":%.1f,"
       "\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"max_ms\":%.3f,"
-      "\"server_cpu_us_per_message\":%.2f,\"bounces\":%u,\"stopped\":\"%s\"}\n",
+      "\"server_cpu_us_per_message\":%.2f,\"server_cpu_busy\":%.2f,\"generator_cpu_busy\":%.2f,"
+      "\"bounces\":%u,\"stopped\":\"%s\"}\n",
       options.pairs, options.messages, options.window, static_cast<unsigned long long>(received),
       static_cast<unsigned long long>(total), elapsed, rate, ms(0.5), ms(0.9), ms(0.99), ms(0.999),
-      ms(1.0), received ? cpu * 1e6 / static_cast<double>(received) : 0.0, bad, stopped.c_str());
+      ms(1.0), received ? cpu * 1e6 / static_cast<double>(received) : 0.0,
+      elapsed > 0 ? cpu / elapsed : 0.0, elapsed > 0 ? own / elapsed : 0.0, bad, stopped.c_str());
   std::fflush(stdout);
   return received == total && stopped.empty() && bad == 0 ? 0 : 1;
 }
