@@ -286,6 +286,12 @@ std::vector<HookToken> register_presence(Server& server) {
       [&server](SessionClosed& e) {
         if (!e.session) return Flow::Continue;
         e.session->available = false;
+        // Replaced by a new session under the same full JID (resource conflict, RFC 6120
+        // §7.7.2.2): an unavailable from this JID now could arrive after the new session's
+        // initial presence and hide it from contacts.
+        if (auto current = server.sessions().find(e.session->jid());
+            current && current != e.session)
+          return Flow::Continue;
         auto p = std::make_shared<xml::Element>(
             presence(e.session->jid(), e.session->jid().bare(), "unavailable"));
         p->remove("to");

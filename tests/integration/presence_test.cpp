@@ -7,7 +7,9 @@ namespace {
 
 class PresenceTest : public ServerSuite<PresenceTest> {
  public:
-  static ServerOptions options() { return with_users({"ia", "ib", "la", "lb", "da", "dx"}); }
+  static ServerOptions options() {
+    return with_users({"ia", "ib", "la", "lb", "da", "dx", "ra", "rb"});
+  }
 };
 
 TEST_F(PresenceTest, InitialPresenceReachesContactsAndProbesAnswerTheNewcomer) {
@@ -30,6 +32,32 @@ TEST_F(PresenceTest, InitialPresenceReachesContactsAndProbesAnswerTheNewcomer) {
     EXPECT_TRUE(a2->wait_for(presence_from("ib@localhost/home")))
         << "the already-online contact's presence never reached the newcomer";
   }
+}
+
+// A session replaced under the same full JID (resource conflict, RFC 6120 §7.7.2.2) must not
+// make contacts believe that resource went offline: the new session's presence stands.
+TEST_F(PresenceTest, ReplacedSessionDoesNotHideTheNewSessionsPresence) {
+  auto a = client("ra", "phone");
+  auto b = client("rb", "watch");
+  ASSERT_TRUE(a->connected() && b->connected());
+  ASSERT_TRUE(go_online(*a) && go_online(*b));
+  ASSERT_TRUE(subscribe_mutual(*a, *b));
+  ASSERT_TRUE(b->wait_for(presence_from("ra@localhost/phone")));
+
+  auto a2 = client("ra", "phone");
+  ASSERT_TRUE(a2->connected());
+  // The old connection is gone once the server has finished with it (and fired its close).
+  ASSERT_TRUE(a->wait_disconnected());
+  EXPECT_EQ(a->stream_error(), "conflict");
+  ASSERT_TRUE(go_online(*a2));
+  a2->send("<presence><status>marker</status></presence>");
+  // Everything the server had to say to rb about ra/phone before the marker has arrived now.
+  ASSERT_TRUE(b->wait_for([](const Node& n) {
+    const Node* status = n.child("status");
+    return presence_from("ra@localhost/phone")(n) && status && status->text == "marker";
+  }));
+  EXPECT_FALSE(b->has(presence_from("ra@localhost/phone", "unavailable")))
+      << "the replaced session's unavailable hid the new session from its contacts";
 }
 
 TEST_F(PresenceTest, UnavailableOnLogoutAndOnAbruptDisconnect) {
