@@ -25,7 +25,12 @@ bool split_qualified(std::string_view name, std::string_view& uri, std::string_v
 
 }  // namespace
 
-void escape_text(std::string& out, std::string_view in) {
+namespace {
+
+// One escaper for both contexts. Character data needs & < > (and CR, which a reader would turn
+// into LF, XML 1.0 §2.11); attribute values also need the quotes, and TAB/LF as references
+// because readers normalize whitespace in attributes to spaces (§3.3.3).
+void escape(std::string& out, std::string_view in, bool attribute) {
   out.reserve(out.size() + in.size());
   for (char ch : in) {
     switch (ch) {
@@ -39,54 +44,37 @@ void escape_text(std::string& out, std::string_view in) {
       case '>':
         out += "&gt;";
         break;
-      // A literal CR would be turned into LF by the reader (XML 1.0 §2.11).
       case '\r':
         out += "&#13;";
         break;
+      case '"':
+        attribute ? out += "&quot;" : out += ch;
+        break;
+      case '\'':
+        attribute ? out += "&apos;" : out += ch;
+        break;
+      case '\t':
+        attribute ? out += "&#9;" : out += ch;
+        break;
+      case '\n':
+        attribute ? out += "&#10;" : out += ch;
+        break;
       default:
-        // C0 controls other than TAB/LF are not XML 1.0 characters (§2.2), not even as
+        // C0 controls other than TAB/LF/CR are not XML 1.0 characters (§2.2), not even as
         // character references; drop them instead of producing a not-well-formed stream.
-        if (static_cast<unsigned char>(ch) < 0x20 && ch != '\t' && ch != '\n') break;
+        if (static_cast<unsigned char>(ch) < 0x20) break;
         out += ch;
     }
   }
 }
 
+}  // namespace
+
+void escape_text(std::string& out, std::string_view in) {
+  escape(out, in, false);
+}
 void escape_attr(std::string& out, std::string_view in) {
-  out.reserve(out.size() + in.size());
-  for (char ch : in) {
-    switch (ch) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      // Whitespace is normalized to spaces in attribute values (XML 1.0 §3.3.3) unless
-      // written as character references.
-      case '\t':
-        out += "&#9;";
-        break;
-      case '\n':
-        out += "&#10;";
-        break;
-      case '\r':
-        out += "&#13;";
-        break;
-      default:
-        if (static_cast<unsigned char>(ch) < 0x20) break;  // not XML characters, see above
-        out += ch;
-    }
-  }
+  escape(out, in, true);
 }
 
 Element::Element(std::string name, std::string xmlns)
