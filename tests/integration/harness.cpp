@@ -265,12 +265,14 @@ void ServerProcess::write_config() {
 
 bool ServerProcess::start() {
   write_config();
-  for (const auto& [jid, pw] : options_.accounts) {
+  for (const auto& [jid, pw] :
+       accounts_created_ ? decltype(options_.accounts){} : options_.accounts) {
     if (!add_user(jid, pw)) {
       error_ = "parleyctl adduser " + jid + " failed";
       return false;
     }
   }
+  accounts_created_ = true;
   int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
   pid_ = spawn({bin_dir() + "/parleyd", "-c", config_path_}, log_fd);
   ::close(log_fd);

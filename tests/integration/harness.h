@@ -89,6 +89,7 @@ class ServerProcess {
   // killed, or the negated signal number if a signal ended it.
   int stop();
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
 
   uint16_t c2s_port() const { return c2s_port_; }
   uint16_t direct_tls_port() const { return tls_port_; }
@@ -116,6 +117,7 @@ class ServerProcess {
   uint16_t c2s_port_ = 0;
   uint16_t tls_port_ = 0;
   pid_t pid_ = -1;
+  bool accounts_created_ = false;  // a restart keeps the data directory and its accounts
   std::string error_;
 };
 
