@@ -236,11 +236,15 @@ std::string Element::str(std::string_view parent_ns) const {
 }
 
 void Element::append_to(std::string& out, std::string_view parent_ns) const {
-  out += '<';
+  // The xml namespace can only be spelled with its predeclared prefix (Namespaces in XML 1.0
+  // §3: it must not be the default namespace); the default in scope is unchanged inside.
+  const bool xml_prefixed = xmlns_ == kXmlNs;
+  const std::string_view scope = xml_prefixed ? parent_ns : std::string_view(xmlns_);
+  out += xml_prefixed ? "<xml:" : "<";
   out += name_;
   // Namespaces in XML 1.0 §6.2: a default namespace declaration is needed only where the
   // namespace changes; xmlns="" undeclares it for elements in no namespace.
-  if (xmlns_ != parent_ns) {
+  if (!xml_prefixed && xmlns_ != parent_ns) {
     out += " xmlns=\"";
     escape_attr(out, xmlns_);
     out += '"';
@@ -276,12 +280,12 @@ void Element::append_to(std::string& out, std::string_view parent_ns) const {
   out += '>';
   for (const Node& n : nodes_) {
     if (n.element) {
-      n.element->append_to(out, xmlns_);
+      n.element->append_to(out, scope);
     } else {
       escape_text(out, n.text);
     }
   }
-  out += "</";
+  out += xml_prefixed ? "</xml:" : "</";
   out += name_;
   out += '>';
 }

@@ -256,10 +256,18 @@ void ServerProcess::write_config() {
   }
   y << "modules:\n";
   for (const auto& m : options_.modules) y << "  - " << m << "\n";
-  if (std::find(options_.modules.begin(), options_.modules.end(), "register") !=
-      options_.modules.end())
-    y << "modules_config:\n  register:\n    allow_registration: "
-      << (options_.allow_registration ? "true" : "false") << "\n";
+  auto loaded = [&](const char* m) {
+    return std::find(options_.modules.begin(), options_.modules.end(), m) != options_.modules.end();
+  };
+  std::ostringstream modules_config;
+  if (loaded("register"))
+    modules_config << "  register:\n    allow_registration: "
+                   << (options_.allow_registration ? "true" : "false") << "\n";
+  if (loaded("ping") && !options_.ping.empty()) {
+    modules_config << "  ping:\n";
+    for (const auto& [k, v] : options_.ping) modules_config << "    " << k << ": " << v << "\n";
+  }
+  if (!modules_config.str().empty()) y << "modules_config:\n" << modules_config.str();
   std::ofstream(config_path_) << y.str();
 }
 

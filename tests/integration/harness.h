@@ -72,6 +72,8 @@ struct ServerOptions {
   std::vector<std::string> modules = {"disco", "ping",  "version", "time",
                                       "last",  "vcard", "private", "register"};
   bool allow_registration = false;
+  // Keys under "modules_config: ping:" (e.g. {"client_ping_interval", "1s"}).
+  std::map<std::string, std::string> ping;
   std::string log_level = "info";
 };
 

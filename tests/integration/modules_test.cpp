@@ -273,3 +273,46 @@ TEST_F(ModuleTest, PasswordChangeThenLoginWithTheNewPassword) {
 
 }  // namespace
 }  // namespace parley::it
+
+namespace parley::it {
+namespace {
+
+// XEP-0199 §4.3: the server pings its clients; one that stays silent is a dead connection and
+// is closed, one that answers (even with an error, as a client without ping support does)
+// stays.
+TEST(ServerToClientPingTest, SilentClientIsClosedAnsweringClientStays) {
+  ServerOptions o = with_users({"sp", "sq"});
+  o.ping = {{"client_ping_interval", "1s"}, {"client_ping_timeout", "500ms"}};
+  ServerProcess s(o);
+  ASSERT_TRUE(s.start()) << s.error();
+
+  RawClient answering(s.c2s_port());
+  ASSERT_EQ(answering.login("sp", kPassword, "alive"), "sp@localhost/alive");
+  RawClient silent(s.c2s_port());
+  ASSERT_EQ(silent.login("sq", kPassword, "dead"), "sq@localhost/dead");
+
+  // Answer three pings in a row, the second one with an error.
+  for (int i = 0; i < 3; ++i) {
+    auto ping = answering.wait_for([](const Node& n) {
+      return n.name == "iq" && n.attr("type") == "get" && n.child("ping", "urn:xmpp:ping");
+    });
+    ASSERT_TRUE(ping) << "no ping from the server";
+    EXPECT_EQ(ping->attr("from"), "localhost");
+    if (i == 1)
+      answering.send("<iq type='error' id='" + ping->attr("id") +
+                     "' to='localhost'><error type='cancel'><service-unavailable "
+                     "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>");
+    else
+      answering.send("<iq type='result' id='" + ping->attr("id") + "' to='localhost'/>");
+  }
+  // By now the silent client has missed at least one ping by more than the timeout.
+  EXPECT_EQ(silent.stream_error(), "connection-timeout");
+  EXPECT_TRUE(silent.wait_eof());
+  auto listed = s.sessions();
+  EXPECT_NE(std::find(listed.begin(), listed.end(), "sp@localhost/alive"), listed.end());
+  EXPECT_EQ(std::find(listed.begin(), listed.end(), "sq@localhost/dead"), listed.end());
+  EXPECT_EQ(s.stop(), 0) << s.log();
+}
+
+}  // namespace
+}  // namespace parley::it

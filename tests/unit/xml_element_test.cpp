@@ -52,6 +52,18 @@ TEST(ElementTest, TextAndAttributesRoundTripThroughParser) {
   EXPECT_EQ(back->str("jabber:client"), wire);
 }
 
+// Found by fuzz_stream_parser: an element in the xml namespace (<xml:foo/>) must keep its
+// predeclared prefix; xmlns="http://www.w3.org/XML/1998/namespace" is not well-formed.
+TEST(ElementTest, ElementInTheXmlNamespaceKeepsItsPrefix) {
+  auto parsed = reparse("<message><xml:note><body>hi</body></xml:note></message>");
+  ASSERT_TRUE(parsed);
+  std::string wire = parsed->str("jabber:client");
+  EXPECT_EQ(wire, "<message><xml:note><body>hi</body></xml:note></message>");
+  auto again = reparse(wire);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->str("jabber:client"), wire);
+}
+
 TEST(ElementTest, WritesXmlnsOnlyWhereItChanges) {
   Element iq("iq", "jabber:client");
   iq.set("type", "get");
