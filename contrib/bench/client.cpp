@@ -11,6 +11,7 @@
 #include <boost/asio/write.hpp>
 
 #include "core/base64.h"
+#include "xml/element.h"
 
 namespace parley::bench {
 
@@ -132,27 +133,7 @@ std::optional<std::string> child_text(std::string_view el, std::string_view name
 
 std::string xml_escape(std::string_view s) {
   std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
+  xml::escape_attr(out, s);  // the server's escaper; safe in text and in attribute values
   return out;
 }
 
