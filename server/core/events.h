@@ -31,6 +31,13 @@ namespace priority {
 inline constexpr int kFirst = 1000;  // filters that must see everything (blocking, limits)
 inline constexpr int kNormal = 0;
 inline constexpr int kDefault = -1000;  // the core's own default handler
+
+// Stages of a message's way to a local account (MessageToBare / MessageToFull), so features
+// compose without knowing each other (doc/MODULE_API.md has the table):
+inline constexpr int kFilter = 900;  // drop or refuse (blocking, XEP-0191)
+inline constexpr int kStamp = 200;   // archive and add <stanza-id/> (XEP-0313, XEP-0359)
+inline constexpr int kStore = 100;   // keep for later when nobody is online (XEP-0160)
+inline constexpr int kCopy = 50;     // copies to the user's other devices (XEP-0280)
 }  // namespace priority
 
 class Hooks;

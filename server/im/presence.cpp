@@ -174,6 +174,8 @@ void available(Server& server, const SessionPtr& session, const ElementPtr& stan
         }
   }
   broadcast_to_contacts(server, user, stored, {}, initial);
+  SessionAvailable event{server, session, initial};
+  server.hooks().fire(event);
   if (initial) {
     // §3.1.3: requests that arrived while the user was away are delivered at login.
     server.db().post(user.bare_str(), [session, user](storage::Connection& c) {

@@ -10,6 +10,8 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <typeindex>
+#include <unordered_map>
 #include <utility>
 
 #include "jid/jid.h"
@@ -63,6 +65,24 @@ class Session : public std::enable_shared_from_this<Session> {
     return std::exchange(directed_, {});
   }
 
+  // Per-session state of a feature (carbons enabled, blocklist requested, ...), one slot per
+  // type, created on first use. It lives as long as the session, and moves with it when a
+  // stream management resumption (XEP-0198) hands the session to a new connection.
+  template <class T>
+  std::shared_ptr<T> state() {
+    std::lock_guard lock(presence_mutex_);
+    auto& slot = extensions_[typeid(T)];
+    if (!slot) slot = std::make_shared<T>();
+    return std::static_pointer_cast<T>(slot);
+  }
+  // The slot if it was created, else null (no allocation).
+  template <class T>
+  std::shared_ptr<T> find_state() const {
+    std::lock_guard lock(presence_mutex_);
+    auto it = extensions_.find(typeid(T));
+    return it == extensions_.end() ? nullptr : std::static_pointer_cast<T>(it->second);
+  }
+
  protected:
   Jid jid_;
 
@@ -70,6 +90,20 @@ class Session : public std::enable_shared_from_this<Session> {
   mutable std::mutex presence_mutex_;
   std::shared_ptr<const xml::Element> presence_;
   std::set<Jid> directed_;
+  std::unordered_map<std::type_index, std::shared_ptr<void>> extensions_;
+
+ protected:
+  // Resumption: the new connection takes over the old session's IM state (c2s only).
+  void take_state_from(Session& old) {
+    std::scoped_lock lock(presence_mutex_, old.presence_mutex_);
+    presence_ = std::move(old.presence_);
+    directed_ = std::move(old.directed_);
+    extensions_ = std::move(old.extensions_);
+    priority = old.priority.load();
+    available = old.available.load();
+    interested = old.interested.load();
+    bound_at = old.bound_at;
+  }
 };
 
 using SessionPtr = std::shared_ptr<Session>;

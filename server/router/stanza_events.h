@@ -83,6 +83,15 @@ struct SessionBound {
   Server& server;
   SessionPtr session;
 };
+// The session sent available presence (RFC 6121 §4.2, §4.4), after IM processed it. Fired for
+// every available presence, `initial` for the first one; offline storage (XEP-0160) delivers
+// once the session's priority is non-negative.
+struct SessionAvailable {
+  static constexpr std::string_view kName = "session/available";
+  Server& server;
+  SessionPtr session;
+  bool initial;
+};
 // After the session left the registry. `was_available`: it had sent available presence.
 struct SessionClosed {
   static constexpr std::string_view kName = "session/closed";
