@@ -1,0 +1,136 @@
+// Storage contract for the offline module's store (XEP-0160), on SQLite and, when
+// PARLEY_TEST_POSTGRESQL is set, PostgreSQL. The store is compiled into the offline module, so
+// the test builds its source directly.
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+
+#include "../../modules/offline/offline_store.cpp"  // NOLINT(bugprone-suspicious-include)
+#include "test_database.h"
+
+namespace parley::offline {
+namespace {
+
+using storage::Backend;
+using storage::Connection;
+using storage::testing::TestDatabase;
+
+Jid jid(std::string_view s) {
+  auto j = Jid::parse(s);
+  if (!j) throw std::invalid_argument("bad test JID");
+  return *j;
+}
+
+std::string offline_backend_name(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param == Backend::SQLite ? "SQLite" : "PostgreSQL";
+}
+
+class OfflineStoreContract : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    if (auto why = TestDatabase::unavailable(GetParam())) {
+      if (TestDatabase::postgresql_required())
+        FAIL() << *why << " (PARLEY_TEST_POSTGRESQL_REQUIRED=1)";
+      GTEST_SKIP() << *why;
+    }
+    db_ = std::make_unique<TestDatabase>(GetParam());
+    c_ = storage::connect(db_->config());
+  }
+  void TearDown() override {
+    c_.reset();
+    db_.reset();
+  }
+
+  std::unique_ptr<TestDatabase> db_;
+  std::unique_ptr<Connection> c_;
+  const Jid alice_ = jid("alice@example.org");
+  const Jid bob_ = jid("bob@example.org");
+  const Jid other_host_bob_ = jid("bob@example.net");
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, OfflineStoreContract,
+                         ::testing::Values(Backend::SQLite, Backend::PostgreSQL),
+                         offline_backend_name);
+
+TEST_P(OfflineStoreContract, PutLoadsInArrivalOrderWithTimestamps) {
+  OfflineStore s(*c_);
+  // Receipt times deliberately out of order: arrival order wins.
+  ASSERT_TRUE(s.put(bob_, 3000, "<message>one</message>", 10));
+  ASSERT_TRUE(s.put(bob_, 1000, "<message>two \xc3\xa9</message>", 10));
+  ASSERT_TRUE(s.put(bob_, 2000, "<message>three</message>", 10));
+  ASSERT_TRUE(s.put(alice_, 5, "<message>for alice</message>", 10));
+  ASSERT_TRUE(s.put(other_host_bob_, 5, "<message>other host</message>", 10));
+
+  auto got = s.load(bob_);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].stanza, "<message>one</message>");
+  EXPECT_EQ(got[0].received_at, 3000);
+  EXPECT_EQ(got[1].stanza, "<message>two \xc3\xa9</message>");
+  EXPECT_EQ(got[1].received_at, 1000);
+  EXPECT_EQ(got[2].stanza, "<message>three</message>");
+  EXPECT_LT(got[0].id, got[1].id);
+  EXPECT_LT(got[1].id, got[2].id);
+  EXPECT_EQ(s.count(bob_), 3);
+  EXPECT_EQ(s.count(alice_), 1);
+  EXPECT_EQ(s.count(other_host_bob_), 1);
+  EXPECT_TRUE(s.load(jid("nobody@example.org")).empty());
+}
+
+TEST_P(OfflineStoreContract, RemoveUpToKeepsLaterMessages) {
+  OfflineStore s(*c_);
+  ASSERT_TRUE(s.put(bob_, 1, "a", 10));
+  ASSERT_TRUE(s.put(bob_, 2, "b", 10));
+  ASSERT_TRUE(s.put(alice_, 2, "x", 10));
+  auto delivered = s.load(bob_);
+  ASSERT_TRUE(s.put(bob_, 3, "c", 10));  // arrived during delivery
+  EXPECT_EQ(s.remove_up_to(bob_, delivered.back().id), 2);
+  auto left = s.load(bob_);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].stanza, "c");
+  EXPECT_EQ(s.count(alice_), 1);  // other accounts untouched
+}
+
+TEST_P(OfflineStoreContract, RemoveAll) {
+  OfflineStore s(*c_);
+  ASSERT_TRUE(s.put(bob_, 1, "a", 10));
+  ASSERT_TRUE(s.put(bob_, 2, "b", 10));
+  ASSERT_TRUE(s.put(alice_, 2, "x", 10));
+  EXPECT_EQ(s.remove_all(bob_), 2);
+  EXPECT_EQ(s.count(bob_), 0);
+  EXPECT_EQ(s.count(alice_), 1);
+  EXPECT_EQ(s.remove_all(bob_), 0);
+}
+
+TEST_P(OfflineStoreContract, QuotaIsPerAccount) {
+  OfflineStore s(*c_);
+  EXPECT_TRUE(s.put(bob_, 1, "a", 2));
+  EXPECT_TRUE(s.put(bob_, 2, "b", 2));
+  EXPECT_FALSE(s.put(bob_, 3, "c", 2));  // full
+  EXPECT_EQ(s.count(bob_), 2);
+  EXPECT_TRUE(s.put(alice_, 3, "x", 2));  // another account has its own quota
+  // Delivery frees space.
+  s.remove_up_to(bob_, s.load(bob_).front().id);
+  EXPECT_TRUE(s.put(bob_, 4, "d", 2));
+  auto got = s.load(bob_);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].stanza, "b");
+  EXPECT_EQ(got[1].stanza, "d");
+}
+
+TEST_P(OfflineStoreContract, PurgeOlderThan) {
+  OfflineStore s(*c_);
+  ASSERT_TRUE(s.put(bob_, 1000, "old", 10));
+  ASSERT_TRUE(s.put(alice_, 1500, "old too", 10));
+  ASSERT_TRUE(s.put(bob_, 2000, "at the limit", 10));
+  ASSERT_TRUE(s.put(bob_, 3000, "new", 10));
+  EXPECT_EQ(s.purge_older_than(2000), 2);
+  auto got = s.load(bob_);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].stanza, "at the limit");
+  EXPECT_EQ(got[1].stanza, "new");
+  EXPECT_EQ(s.count(alice_), 0);
+  EXPECT_EQ(s.purge_older_than(2000), 0);
+}
+
+}  // namespace
+}  // namespace parley::offline
