@@ -53,8 +53,16 @@ void migrate_logged(Connection& c) {
   }
 }
 
+// Writes joined into one transaction at most: bounds the time a batch holds the write lock.
+constexpr size_t kMaxBatch = 256;
+
 class Worker {
  public:
+  struct Item {
+    Database::Work work;
+    Database::Done done;  // set for write(): joins the group commit
+  };
+
   explicit Worker(std::unique_ptr<Connection> c) : conn_(std::move(c)) {}
 
   void start(unsigned index) {
@@ -62,11 +70,11 @@ class Worker {
   }
 
   // False once stopping: the work is refused rather than silently never run.
-  bool push(Database::Work work) {
+  bool push(Item item) {
     {
       std::lock_guard lock(mutex_);
       if (stopping_) return false;
-      queue_.push_back(std::move(work));
+      queue_.push_back(std::move(item));
     }
     cv_.notify_one();
     return true;
@@ -83,21 +91,64 @@ class Worker {
 
  private:
   void run(unsigned index) {
+    std::vector<Item> batch;
     for (;;) {
-      Database::Work work;
+      batch.clear();
       {
         std::unique_lock lock(mutex_);
         cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
         if (queue_.empty()) return;  // stopping and everything has run
-        work = std::move(queue_.front());
-        queue_.pop_front();
+        // Group commit: every write queued behind the first one joins its transaction, so a
+        // burst costs one commit, and the writes that arrived while the last commit ran wait
+        // no longer than it took.
+        do {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        } while (batch.front().done && batch.size() < kMaxBatch && !queue_.empty() &&
+                 queue_.front().done);
       }
+      if (batch.front().done)
+        run_writes(index, batch);
+      else
+        run_one(index, batch.front().work);
+    }
+  }
+
+  void run_one(unsigned index, const Database::Work& work) {
+    try {
+      work(*conn_);
+    } catch (const std::exception& e) {
+      PLOG(Error, "storage") << "worker " << index << ": " << e.what();
+    } catch (...) {
+      PLOG(Error, "storage") << "worker " << index << ": unknown exception";
+    }
+  }
+
+  void run_writes(unsigned index, std::vector<Item>& batch) {
+    std::vector<bool> ok(batch.size(), false);
+    bool committed = false;
+    try {
+      conn_->begin();
+      for (size_t i = 0; i < batch.size(); ++i) {
+        try {
+          conn_->transaction([&] { batch[i].work(*conn_); });  // a savepoint each
+          ok[i] = true;
+        } catch (const std::exception& e) {
+          PLOG(Error, "storage") << "worker " << index << ": write failed: " << e.what();
+        }
+      }
+      conn_->commit();
+      committed = true;
+    } catch (const std::exception& e) {
+      conn_->rollback();
+      PLOG(Error, "storage") << "worker " << index << ": commit of " << batch.size()
+                             << " writes failed: " << e.what();
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
       try {
-        work(*conn_);
+        batch[i].done(committed && ok[i]);
       } catch (const std::exception& e) {
-        PLOG(Error, "storage") << "worker " << index << ": " << e.what();
-      } catch (...) {
-        PLOG(Error, "storage") << "worker " << index << ": unknown exception";
+        PLOG(Error, "storage") << "worker " << index << ": after commit: " << e.what();
       }
     }
   }
@@ -106,7 +157,7 @@ class Worker {
   std::thread thread_;
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::deque<Database::Work> queue_;
+  std::deque<Item> queue_;
   bool stopping_ = false;
 };
 
@@ -119,11 +170,16 @@ class Pool final : public Database {
   ~Pool() override { drain(); }
 
   void post(std::string_view key, Work work) override {
-    size_t n = workers_.size();
-    size_t i = key.empty() ? next_.fetch_add(1, std::memory_order_relaxed) % n
-                           : std::hash<std::string_view>{}(key) % n;
-    if (!workers_[i]->push(std::move(work))) {
+    if (!worker(key).push({std::move(work), nullptr})) {
       PLOG(Error, "storage") << "work posted after drain() was dropped";
+    }
+  }
+
+  void write(std::string_view key, Work work, Done done) override {
+    if (!done) done = [](bool) {};
+    if (!worker(key).push({std::move(work), done})) {
+      PLOG(Error, "storage") << "write posted after drain() was dropped";
+      done(false);
     }
   }
 
@@ -136,6 +192,13 @@ class Pool final : public Database {
   unsigned workers() const override { return static_cast<unsigned>(workers_.size()); }
 
  private:
+  Worker& worker(std::string_view key) {
+    size_t n = workers_.size();
+    size_t i = key.empty() ? next_.fetch_add(1, std::memory_order_relaxed) % n
+                           : std::hash<std::string_view>{}(key) % n;
+    return *workers_[i];
+  }
+
   Backend backend_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<size_t> next_{0};

@@ -95,6 +95,13 @@ class Database {
   // Queue work on a worker chosen by key (same key = same worker, FIFO). Exceptions thrown by
   // the work are logged; work that must report errors catches them itself.
   virtual void post(std::string_view key, Work work) = 0;
+  // A write on the message path (offline storage, archive), with group commit (DESIGN §6):
+  // consecutive writes queued on one worker share one transaction, each under its own
+  // savepoint. `done(true)` runs once the shared transaction has committed; `done(false)` when
+  // this write threw (it alone is rolled back, and logged) or the commit failed. Same key =
+  // same worker and order as post(). `done` runs on the worker thread and must not block.
+  using Done = std::function<void(bool committed)>;
+  virtual void write(std::string_view key, Work work, Done done) = 0;
   // Wait until every queued item has run and stop the workers (graceful shutdown).
   virtual void drain() = 0;
   virtual Backend backend() const = 0;

@@ -73,10 +73,7 @@ class PgConnection final : public Connection {
     }
   }
 
-  ~PgConnection() override {
-    tx_.reset();  // aborts an unfinished transaction before the connection goes
-  }
-
+  // An open transaction is rolled back by the server when the connection closes.
   Backend backend() const override { return Backend::PostgreSQL; }
 
   int64_t exec(std::string_view sql, const Params& params) override {
@@ -101,33 +98,19 @@ class PgConnection final : public Connection {
     return rows;
   }
 
-  // The outermost begin() opens a pqxx::work; nested ones are savepoints inside it.
+  // Transactions are plain SQL on the session (BEGIN, SAVEPOINT, COMMIT): pqxx's transaction
+  // objects close themselves after a failed statement, which would make a savepoint useless
+  // for recovering from exactly that. Nested begin() calls are savepoints.
   void begin() override {
-    try {
-      if (depth_ == 0)
-        tx_ = std::make_unique<pqxx::work>(*conn_);
-      else
-        tx_->exec("SAVEPOINT parley_" + std::to_string(depth_));
-    } catch (...) {
-      translate("BEGIN");
-    }
+    run_plain(depth_ == 0 ? "BEGIN" : "SAVEPOINT parley_" + std::to_string(depth_));
     ++depth_;
   }
 
   void commit() override {
     if (depth_ == 0) throw DatabaseError("postgresql: commit without begin");
-    try {
-      if (depth_ == 1) {
-        auto tx = std::move(tx_);
-        depth_ = 0;
-        tx->commit();
-        return;
-      }
-      tx_->exec("RELEASE SAVEPOINT parley_" + std::to_string(depth_ - 1));
-      --depth_;
-    } catch (...) {
-      translate("COMMIT");
-    }
+    --depth_;
+    // A failed COMMIT ends the transaction on the server too (it rolls back).
+    run_plain(depth_ == 0 ? "COMMIT" : "RELEASE SAVEPOINT parley_" + std::to_string(depth_));
   }
 
   void rollback() override {
@@ -135,11 +118,11 @@ class PgConnection final : public Connection {
     --depth_;
     try {
       if (depth_ == 0) {
-        auto tx = std::move(tx_);
-        tx->abort();
+        run_plain("ROLLBACK");
       } else {
         // Allowed even when the transaction is in the aborted state after an error.
-        tx_->exec("ROLLBACK TO SAVEPOINT parley_" + std::to_string(depth_));
+        std::string sp = "parley_" + std::to_string(depth_);
+        run_plain("ROLLBACK TO SAVEPOINT " + sp + "; RELEASE SAVEPOINT " + sp);
       }
     } catch (const std::exception& e) {
       PLOG(Error, "storage") << "rollback failed: " << e.what();
@@ -147,9 +130,17 @@ class PgConnection final : public Connection {
   }
 
  private:
+  void run_plain(const std::string& statement) {
+    try {
+      pqxx::nontransaction tx(*conn_);
+      tx.exec(statement);
+    } catch (...) {
+      translate(statement);
+    }
+  }
+
   pqxx::result run(std::string_view sql, const Params& params) {
     try {
-      if (tx_) return run_in(*tx_, sql, params);
       pqxx::nontransaction tx(*conn_);
       return run_in(tx, sql, params);
     } catch (const DatabaseError&) {
@@ -192,9 +183,8 @@ class PgConnection final : public Connection {
   }
 
   std::unique_ptr<pqxx::connection> conn_;
-  std::unique_ptr<pqxx::work> tx_;
   std::unordered_map<std::string, std::string> statements_;
-  int depth_ = 0;
+  int depth_ = 0;  // open transaction levels on the server session
 };
 
 }  // namespace

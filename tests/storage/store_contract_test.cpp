@@ -445,6 +445,56 @@ TEST_P(StoreContract, PoolDrainRunsEverythingAndSurvivesThrowingWork) {
   EXPECT_EQ(ran.load(), 300);
 }
 
+TEST_P(StoreContract, WritesQueuedTogetherShareOneCommitAndFailAlone) {
+  DatabaseConfig config = db_->config();
+  config.workers = 1;
+  auto db = Database::open(config);
+  // Hold the worker so that every write below is queued before the first one runs.
+  std::mutex gate;
+  gate.lock();
+  db->post("", [&](Connection&) { std::lock_guard wait(gate); });
+
+  constexpr int kWrites = 40, kBad = 17;
+  std::mutex m;
+  std::vector<std::string> events;  // "w<i>" when write i ran, "d<i>:<ok>" when told
+  for (int i = 0; i < kWrites; ++i) {
+    db->write(
+        alice_.str(),
+        [&, i](Connection& c) {
+          {
+            std::lock_guard lock(m);
+            events.push_back("w" + std::to_string(i));
+          }
+          UserDataStore(c).set(alice_, "batch", std::to_string(i), "v");
+          if (i == kBad) c.exec("INSERT INTO no_such_table VALUES (1)");
+        },
+        [&, i](bool ok) {
+          std::lock_guard lock(m);
+          events.push_back("d" + std::to_string(i) + ":" + (ok ? "1" : "0"));
+        });
+  }
+  gate.unlock();
+  db->drain();
+
+  ASSERT_EQ(events.size(), size_t{2 * kWrites});
+  // Group commit: every write of the batch ran before anyone was told it committed.
+  for (int i = 0; i < kWrites; ++i) EXPECT_EQ(events[i], "w" + std::to_string(i));
+  for (int i = 0; i < kWrites; ++i)
+    EXPECT_EQ(events[kWrites + i], "d" + std::to_string(i) + ":" + (i == kBad ? "0" : "1"));
+  UserDataStore data(*c_);
+  for (int i = 0; i < kWrites; ++i)
+    EXPECT_EQ(data.get(alice_, "batch", std::to_string(i)).has_value(), i != kBad) << i;
+}
+
+TEST_P(StoreContract, WriteAfterDrainIsRefusedAndReported) {
+  auto db = Database::open(db_->config());
+  db->drain();
+  std::optional<bool> result;
+  db->write(
+      alice_.str(), [](Connection&) {}, [&](bool ok) { result = ok; });
+  EXPECT_EQ(result, std::optional<bool>(false));
+}
+
 // --- Migrations --------------------------------------------------------------------------------
 
 TEST_P(StoreContract, MigrationsAreIdempotent) {
