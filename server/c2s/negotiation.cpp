@@ -469,8 +469,12 @@ void ClientSession::handle_bind(const xml::Element& iq) {
 
 void ClientSession::handle_stanza(std::unique_ptr<xml::Element> el) {
   // RFC 6120 §4.9.3.21: only message, presence and iq in jabber:client.
-  if (!is_stanza(*el))
+  if (!is_stanza(*el)) {
+    // Extensions speak in top-level elements of their own (XEP-0352 <active/>, ...).
+    ClientNonza event{server(), shared_from_this(), *el};
+    if (server().hooks().fire(event).stopped) return;
     return stream_error("unsupported-stanza-type", "only message, presence and iq are accepted");
+  }
   // RFC 6120 §8.1.2.1: the server stamps the full JID; a client never speaks for another.
   el->set("from", jid_.str());
   const std::string& name = el->name();

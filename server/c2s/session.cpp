@@ -135,20 +135,40 @@ void ClientSession::deliver(std::shared_ptr<const xml::Element> stanza) {
   // Serialize on the caller's thread: the strand only queues (RFC 6120 §4.8.3: stanzas on a
   // jabber:client stream carry no xmlns of their own).
   std::string bytes = stanza->str(stanza::kClientNs);
-  asio::dispatch(strand_, [self = self(), bytes = std::move(bytes)]() mutable {
-    if (self->closing_ || self->finished_) return;
-    self->shared_->out.inc();
-    self->send(std::move(bytes));
-  });
+  asio::dispatch(strand_,
+                 [self = self(), stanza = std::move(stanza), bytes = std::move(bytes)]() mutable {
+                   self->outgoing(std::move(stanza), Out{nullptr, std::move(bytes)});
+                 });
 }
 
 void ClientSession::deliver_bytes(std::shared_ptr<const std::string> bytes) {
   if (!bytes) return;
   asio::dispatch(strand_, [self = self(), bytes = std::move(bytes)]() mutable {
-    if (self->closing_ || self->finished_) return;
-    self->shared_->out.inc();
-    self->send(std::move(bytes));
+    self->outgoing(nullptr, Out{std::move(bytes), {}});
   });
+}
+
+// On the strand: every stanza for this client passes here once.
+void ClientSession::outgoing(std::shared_ptr<const xml::Element> stanza, Out out) {
+  if (closing_ || finished_) return;
+  auto& hooks = server().hooks();
+  if (hooks.has_handlers<StanzaToClient>()) {
+    StanzaToClient event{server(), shared_from_this(), stanza};
+    Fired fired = hooks.fire(event);
+    for (const auto& r : event.release)
+      if (r) write_stanza(Out{nullptr, r->str(stanza::kClientNs)});
+    if (fired.stopped && !fired.failed) return;  // held back by a handler
+  }
+  write_stanza(std::move(out));
+}
+
+void ClientSession::write_stanza(Out out) {
+  if (closing_ || finished_) return;
+  shared_->out.inc();
+  if (out.shared)
+    send(std::move(out.shared));
+  else
+    send(std::move(out.own));
 }
 
 void ClientSession::close(std::string_view condition, std::string_view text) {

@@ -67,6 +67,8 @@ class ClientSession final : public Session {
   void read_available();
   void begin_tls();
   void continue_handshake();
+  void outgoing(std::shared_ptr<const xml::Element> stanza, Out out);
+  void write_stanza(Out out);
   void send(std::string bytes);
   void send(std::shared_ptr<const std::string> bytes);
   void queued(size_t bytes);

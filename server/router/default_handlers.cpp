@@ -1,6 +1,7 @@
 // The core's default behaviour behind the router's events (DESIGN §4), registered at
 // priority::kDefault so modules (offline storage, archive, carbons, blocking) run first: RFC 6121
 // §8.5 delivery to local accounts, IQ dispatch, and bounces with the RFC's errors.
+#include <algorithm>
 #include <charconv>
 #include <exception>
 
@@ -135,7 +136,7 @@ struct Router::Defaults {
           break;
         case FullAction::AsBare: {
           // §8.5.3.2.1: fired as a bare-JID message so offline storage etc. see it too.
-          MessageToBare bare{{server, e.stanza, e.from, e.to.bare(), e.origin}};
+          MessageToBare bare{{server, e.stanza, e.from, e.to.bare(), e.origin, e.in_flight}};
           if (server.hooks().fire(bare).failed) router.bounce(*e.stanza, "internal-server-error");
           break;
         }
@@ -144,6 +145,27 @@ struct Router::Defaults {
           break;
         case FullAction::Ignore:
           break;
+      }
+      return Flow::Stop;
+    }));
+
+    // XEP-0198 §4: a message a session never confirmed goes to another resource as a message
+    // to the bare JID would (RFC 6121 §8.5.2.1.1), else back to its sender. Offline storage
+    // hooks this above.
+    hooks.push_back(h.on<MessageUndelivered>(p, [&server, &router](MessageUndelivered& e) {
+      auto sessions = server.sessions().resources(e.session->jid().bare());
+      std::vector<Resource> resources;
+      resources.reserve(sessions.size());
+      for (const auto& s : sessions) resources.push_back({s->priority.load(), s->available.load()});
+      auto plan = bare_message(message_type(e.stanza->get("type")), resources);
+      if (plan.action == Action::Deliver) {
+        for (size_t i : plan.targets) {
+          const auto& s = sessions[i];
+          if (s != e.session && std::find(e.skip.begin(), e.skip.end(), s) == e.skip.end())
+            deliver(s, e.stanza);
+        }
+      } else {
+        router.bounce(*e.stanza, "recipient-unavailable");
       }
       return Flow::Stop;
     }));

@@ -30,8 +30,8 @@ size_t element_children(const xml::Element& e) {
 
 template <class E>
 Fired fire(Server& server, const std::shared_ptr<xml::Element>& stanza, const Jid& from,
-           const Jid& to, const SessionPtr& origin) {
-  E event{{server, stanza, from, to, origin}};
+           const Jid& to, const SessionPtr& origin, const InFlight& in_flight) {
+  E event{{server, stanza, from, to, origin, in_flight}};
   return server.hooks().fire(event);
 }
 
@@ -55,7 +55,8 @@ std::optional<Jid> target_of(const xml::Element& stanza, const Jid& from) {
 
 }  // namespace
 
-void Router::from_client(const SessionPtr& origin, std::shared_ptr<xml::Element> stanza) {
+void Router::from_client(const SessionPtr& origin, std::shared_ptr<xml::Element> stanza,
+                         InFlight in_flight) {
   if (!origin || !stanza) return;
   const Jid& from = origin->jid();
   // RFC 6120 §8.1.2.1: the server stamps the full JID; a client never speaks as another.
@@ -70,14 +71,14 @@ void Router::from_client(const SessionPtr& origin, std::shared_ptr<xml::Element>
     deliver(origin, std::make_shared<const xml::Element>(std::move(reply)));
     return;
   }
-  StanzaFromClient event{{server_, stanza, from, *to, origin}};
+  StanzaFromClient event{{server_, stanza, from, *to, origin, in_flight}};
   auto fired = server_.hooks().fire(event);
   if (fired.failed) {
     if (reply_due(*event.stanza)) bounce(*event.stanza, "internal-server-error");
     return;
   }
   if (fired.stopped) return;
-  dispatch(std::move(event.stanza), from, origin);
+  dispatch(std::move(event.stanza), from, origin, in_flight);
 }
 
 void Router::route(std::shared_ptr<xml::Element> stanza) {
@@ -87,11 +88,11 @@ void Router::route(std::shared_ptr<xml::Element> stanza) {
     PLOG(Warn, "router") << "dropped a " << stanza->name() << " without a valid 'from'";
     return;
   }
-  dispatch(std::move(stanza), *from, nullptr);
+  dispatch(std::move(stanza), *from, nullptr, nullptr);
 }
 
 void Router::dispatch(std::shared_ptr<xml::Element> stanza, const Jid& from,
-                      const SessionPtr& origin) {
+                      const SessionPtr& origin, const InFlight& in_flight) {
   Kind kind = kind_of(*stanza);
   if (kind == Kind::Other) {
     PLOG(Debug, "router") << "ignored <" << stanza->name() << "/> from " << from.str();
@@ -131,20 +132,20 @@ void Router::dispatch(std::shared_ptr<xml::Element> stanza, const Jid& from,
 
   Fired fired;
   if (!local) {
-    fired = fire<StanzaToRemote>(server_, stanza, from, *to, origin);
+    fired = fire<StanzaToRemote>(server_, stanza, from, *to, origin, in_flight);
   } else if (kind == Kind::Message) {
-    fired = host            ? fire<MessageToHost>(server_, stanza, from, *to, origin)
-            : to->is_bare() ? fire<MessageToBare>(server_, stanza, from, *to, origin)
-                            : fire<MessageToFull>(server_, stanza, from, *to, origin);
+    fired = host            ? fire<MessageToHost>(server_, stanza, from, *to, origin, in_flight)
+            : to->is_bare() ? fire<MessageToBare>(server_, stanza, from, *to, origin, in_flight)
+                            : fire<MessageToFull>(server_, stanza, from, *to, origin, in_flight);
   } else if (kind == Kind::Presence) {
     // Presence without 'to' is a broadcast, fired as presence to the sender's own bare JID.
-    fired = host            ? fire<PresenceToHost>(server_, stanza, from, *to, origin)
-            : to->is_bare() ? fire<PresenceToBare>(server_, stanza, from, *to, origin)
-                            : fire<PresenceToFull>(server_, stanza, from, *to, origin);
+    fired = host            ? fire<PresenceToHost>(server_, stanza, from, *to, origin, in_flight)
+            : to->is_bare() ? fire<PresenceToBare>(server_, stanza, from, *to, origin, in_flight)
+                            : fire<PresenceToFull>(server_, stanza, from, *to, origin, in_flight);
   } else {
-    fired = host            ? fire<IqToHost>(server_, stanza, from, *to, origin)
-            : to->is_bare() ? fire<IqToBare>(server_, stanza, from, *to, origin)
-                            : fire<IqToFull>(server_, stanza, from, *to, origin);
+    fired = host            ? fire<IqToHost>(server_, stanza, from, *to, origin, in_flight)
+            : to->is_bare() ? fire<IqToBare>(server_, stanza, from, *to, origin, in_flight)
+                            : fire<IqToFull>(server_, stanza, from, *to, origin, in_flight);
   }
   // DESIGN §4: a handler that threw is logged by Hooks; the sender gets internal-server-error.
   if (fired.failed && reply_due(*stanza)) bounce(*stanza, "internal-server-error");

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "jid/jid.h"
 #include "router/session.h"
@@ -17,12 +18,19 @@ namespace parley {
 
 class Server;
 
+// Keeps a stanza a client sent "not yet handled" while any copy is alive (XEP-0198 acks only
+// what is durably handled, DESIGN §6). A handler whose work on the stanza ends later, with a
+// database commit, keeps a copy until then; the origin session counts the stanza as handled
+// once the last copy is gone. Null when nobody waits (no stream management, server stanzas).
+using InFlight = std::shared_ptr<const void>;
+
 struct StanzaEvent {
   Server& server;
   std::shared_ptr<xml::Element> stanza;  // handlers may modify it before delivery
   Jid from;                              // stamped by the server, always a valid JID
   Jid to;                                // normalized destination (see Router::route)
   SessionPtr origin;                     // the local client session it came from, or null
+  InFlight in_flight = {};               // copy it into work that must finish first
 };
 
 // Stanzas sent by a local client, before routing (blocking, carbons, rate limits). Stop = the
@@ -75,6 +83,42 @@ struct UnauthenticatedIq {
   std::string remote_address;                     // for rate limits
   bool secure;                                    // TLS is active
   std::function<void(xml::Element reply)> reply;  // thread-safe, once
+};
+
+// A stanza about to be sent to a local client session, on that session's strand (so handlers
+// for one session never run concurrently). Stop = a handler holds it back (XEP-0352 client
+// state indication) and sends it later with Session::deliver; a handler may also release
+// stanzas it held, which are sent first, in order.
+struct StanzaToClient {
+  static constexpr std::string_view kName = "stanza/to-client";
+  Server& server;
+  SessionPtr session;
+  std::shared_ptr<const xml::Element> stanza;  // null for pre-serialized fan-out bytes
+  std::vector<std::shared_ptr<const xml::Element>> release = {};
+};
+
+// A top-level element that is not a stanza on a bound client stream (XEP-0352 <active/> and
+// <inactive/>), on the session's strand. A handler that knows it returns Stop; if nobody does
+// the stream ends with unsupported-stanza-type (RFC 6120 §4.9.3.21).
+struct ClientNonza {
+  static constexpr std::string_view kName = "c2s/nonza";
+  Server& server;
+  SessionPtr session;
+  const xml::Element& element;
+};
+
+// A message of type chat or normal that a session took but the client never acknowledged,
+// when the session ended without resumption (XEP-0198 §4). The session is no longer
+// registered. Handlers deliver it elsewhere (offline storage at priority::kStore) or drop what
+// is a copy (carbons, archive results); the default delivers it to the account's other
+// resources by the RFC 6121 §8.5.2 rules, skipping `skip` (sessions that already have a copy),
+// and otherwise bounces recipient-unavailable to the sender.
+struct MessageUndelivered {
+  static constexpr std::string_view kName = "message/undelivered";
+  Server& server;
+  SessionPtr session;
+  std::shared_ptr<const xml::Element> stanza;
+  std::vector<SessionPtr> skip = {};
 };
 
 // Session lifecycle.
