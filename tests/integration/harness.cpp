@@ -267,6 +267,10 @@ void ServerProcess::write_config() {
     modules_config << "  ping:\n";
     for (const auto& [k, v] : options_.ping) modules_config << "    " << k << ": " << v << "\n";
   }
+  for (const auto& [module, keys] : options_.module_options) {
+    modules_config << "  " << module << ":\n";
+    for (const auto& [k, v] : keys) modules_config << "    " << k << ": " << v << "\n";
+  }
   if (!modules_config.str().empty()) y << "modules_config:\n" << modules_config.str();
   std::ofstream(config_path_) << y.str();
 }
@@ -348,6 +352,17 @@ std::vector<std::string> ServerProcess::sessions() const {
     if (!line.empty()) out.push_back(line.substr(0, sp));
   }
   return out;
+}
+
+CommandResult run_slixmpp(const ServerProcess& server, const std::string& script,
+                          const std::vector<std::string>& args, const std::string& password,
+                          std::chrono::milliseconds bound) {
+  std::vector<std::string> argv = {
+      "/usr/bin/python3", source_dir() + "/tests/integration/slixmpp/" + script,
+      "--port",           std::to_string(server.c2s_port()),
+      "--password",       password};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_command(argv, bound);
 }
 
 CommandResult check_config(const std::string& dir, const std::string& yaml) {

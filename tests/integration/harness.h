@@ -74,6 +74,9 @@ struct ServerOptions {
   bool allow_registration = false;
   // Keys under "modules_config: ping:" (e.g. {"client_ping_interval", "1s"}).
   std::map<std::string, std::string> ping;
+  // Keys under "modules_config: <module>:" for any module, e.g. {{"offline", {{"max_messages",
+  // "3"}}}}. Values are written as given (YAML).
+  std::map<std::string, std::map<std::string, std::string>> module_options;
   std::string log_level = "info";
 };
 
@@ -122,6 +125,14 @@ class ServerProcess {
   bool accounts_created_ = false;  // a restart keeps the data directory and its accounts
   std::string error_;
 };
+
+// Runs tests/integration/slixmpp/<script> with Debian's python3 and slixmpp against `server`
+// (adds --port and --password; `args` come after). The script exits 0 when all its checks
+// held; its output says what it saw.
+class ServerProcess;
+CommandResult run_slixmpp(const ServerProcess& server, const std::string& script,
+                          const std::vector<std::string>& args, const std::string& password,
+                          std::chrono::milliseconds bound = 60s);
 
 // Writes `yaml` as a config file and runs `parleyd --check-config` on it.
 CommandResult check_config(const std::string& dir, const std::string& yaml);

@@ -61,6 +61,14 @@ TEST_F(ModuleTest, DiscoInfoListsEveryLoadedModulesFeatures) {
       << "jabber:iq:private is not discoverable: server " << r->raw << "\naccount " << acct->raw;
 }
 
+// A second, independent client library (slixmpp) logs in and pings the server: the scaffolding
+// the slixmpp scenario tests are built on.
+TEST_F(ModuleTest, SlixmppClientLogsInAndPings) {
+  auto r = run_slixmpp(server(), "smoke.py", {"--jid", "mo3@" + kHost}, kPassword);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("\"pinged\": true"), std::string::npos) << r.output;
+}
+
 TEST_F(ModuleTest, PingVersionTime) {
   auto c = client("mo1", "pvt");
   ASSERT_TRUE(c->connected());
