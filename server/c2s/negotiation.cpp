@@ -1,5 +1,6 @@
 // ClientSession, the protocol half: stream headers and features (RFC 6120 §4.3), STARTTLS
 // (§5), SASL (§6, XEP-0440), resource binding (§7), and stanzas after binding (§8).
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
@@ -125,6 +126,7 @@ void ClientSession::send_features() {
     xml::Element session("session", std::string(kSessionNs));
     session.add("optional");
     add(session);
+    if (cfg.stream_management) add(xml::Element("sm", std::string(kSmNs)));  // XEP-0198 §2
     for (const auto& f : server().features().stream_features(StreamStage::PostAuth)) add(f);
   }
   out += "</stream:features>";
@@ -163,6 +165,15 @@ void ClientSession::on_element(std::unique_ptr<xml::Element> el) {
       return stream_error("unsupported-stanza-type", "unknown SASL element");
     }
     return handle_unauthenticated_stanza(std::move(el));
+  }
+  if (ns == kSmNs && server().config().c2s.stream_management) return handle_sm(*el);
+  if (resuming_) {
+    // Nothing counts until the old session answered (XEP-0198 §5); clients wait for
+    // <resumed/>, so this is kept, not processed, and bounded.
+    if (held_input_.size() >= 16)
+      return stream_error("policy-violation", "wait for <resumed/> before sending more");
+    held_input_.push_back(std::move(el));
+    return;
   }
   if (!bound_) {
     if (ns == stanza::kClientNs && name == "iq" && el->get("type") == "set") {
@@ -460,14 +471,35 @@ void ClientSession::handle_bind(const xml::Element& iq) {
     PLOG(Info, "c2s") << "resource conflict: " << jid_.str() << " replaced by a new connection";
     replaced->close("conflict", "replaced by a new connection");
   }
-  arm_timer(server().config().c2s.idle_timeout, TimerPurpose::Idle);
+  arm_timer(server().config().c2s.ping_interval, TimerPurpose::Keepalive);
   SessionBound event{server(), shared_from_this()};
   server().hooks().fire(event);
 }
 
 // ---- After binding ----
 
+// Reports a stanza handled to its session (XEP-0198) when the last copy goes: at the end of
+// handle_stanza, or later when a module that kept a copy (a database commit) lets go.
+struct Handling {
+  Handling(std::weak_ptr<ClientSession> s, boost::asio::any_io_executor e, uint32_t n)
+      : session(std::move(s)), strand(std::move(e)), seq(n) {}
+  Handling(const Handling&) = delete;
+  Handling& operator=(const Handling&) = delete;
+  std::weak_ptr<ClientSession> session;
+  boost::asio::any_io_executor strand;
+  uint32_t seq;
+  ~Handling() {
+    if (session.expired()) return;
+    asio::dispatch(strand, [weak = std::move(session), seq = seq] {
+      if (auto s = weak.lock()) s->stanza_handled(seq);
+    });
+  }
+};
+
 void ClientSession::handle_stanza(std::unique_ptr<xml::Element> el) {
+  InFlight in_flight;
+  if (sm_ && is_stanza(*el))
+    in_flight = std::make_shared<const Handling>(self(), strand_, sm_->received());
   // RFC 6120 §4.9.3.21: only message, presence and iq in jabber:client.
   if (!is_stanza(*el)) {
     // Extensions speak in top-level elements of their own (XEP-0352 <active/>, ...).
@@ -504,7 +536,7 @@ void ClientSession::handle_stanza(std::unique_ptr<xml::Element> el) {
   }
   std::shared_ptr<xml::Element> stanza(std::move(el));
   try {
-    server().router().from_client(shared_from_this(), stanza);
+    server().router().from_client(shared_from_this(), stanza, std::move(in_flight));
   } catch (const std::exception& e) {
     PLOG(Error, "c2s") << "routing a stanza from " << jid_.str() << " failed: " << e.what();
     if (!stanza::is_error(*stanza)) reply_error(*stanza, "internal-server-error");

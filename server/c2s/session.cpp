@@ -12,7 +12,10 @@
 #include "core/log.h"
 #include "core/server.h"
 #include "net/tls.h"
+#include "router/router.h"
 #include "router/stanza_events.h"
+#include "xep/delay.h"
+#include "xep/stored_element.h"
 #include "xml/stanza.h"
 
 namespace parley::c2s {
@@ -54,7 +57,9 @@ Shared::Shared(Server& s)
       in_presence(s.metrics().get("parley_c2s_stanzas_in_total", "kind=\"presence\"")),
       in_iq(s.metrics().get("parley_c2s_stanzas_in_total", "kind=\"iq\"")),
       out(s.metrics().get("parley_c2s_stanzas_out_total", "", "counter",
-                          "Stanzas delivered to clients")) {}
+                          "Stanzas delivered to clients")),
+      hibernating(s.metrics().get("parley_c2s_hibernating_sessions", "", "gauge",
+                                  "Sessions waiting for stream resumption (XEP-0198)")) {}
 
 void Shared::track(const std::shared_ptr<ClientSession>& session) {
   std::lock_guard lock(mutex_);
@@ -78,6 +83,26 @@ std::vector<std::shared_ptr<ClientSession>> Shared::live() const {
 size_t Shared::size() const {
   std::lock_guard lock(mutex_);
   return sessions_.size();
+}
+
+void Shared::remember_resumable(const std::string& sm_id,
+                                const std::shared_ptr<ClientSession>& session) {
+  std::lock_guard lock(mutex_);
+  resumable_[sm_id] = session;
+}
+
+std::shared_ptr<ClientSession> Shared::find_resumable(const std::string& sm_id) const {
+  std::lock_guard lock(mutex_);
+  auto it = resumable_.find(sm_id);
+  return it == resumable_.end() ? nullptr : it->second.lock();
+}
+
+void Shared::forget_resumable(const std::string& sm_id, const ClientSession* session) {
+  std::lock_guard lock(mutex_);
+  auto it = resumable_.find(sm_id);
+  if (it == resumable_.end()) return;
+  auto current = it->second.lock();
+  if (!current || current.get() == session) resumable_.erase(it);
 }
 
 namespace {
@@ -150,30 +175,106 @@ void ClientSession::deliver_bytes(std::shared_ptr<const std::string> bytes) {
 
 // On the strand: every stanza for this client passes here once.
 void ClientSession::outgoing(std::shared_ptr<const xml::Element> stanza, Out out) {
-  if (closing_ || finished_) return;
+  if (handed_over_) {
+    // Resumed on another connection (XEP-0198 §5): the successor has our state now.
+    if (out.shared)
+      successor_->deliver_bytes(std::move(out.shared));
+    else if (stanza)
+      successor_->deliver(std::move(stanza));
+    return;
+  }
+  if (ended_ || !bound_) {
+    // Routed here while the session ended: it must not vanish (RFC 6121 §8.5.3.2.1).
+    auto bytes = out.shared ? std::move(out.shared)
+                            : std::make_shared<const std::string>(std::move(out.own));
+    return undeliverable(std::move(stanza), std::move(bytes), 0);
+  }
   auto& hooks = server().hooks();
   if (hooks.has_handlers<StanzaToClient>()) {
     StanzaToClient event{server(), shared_from_this(), stanza};
     Fired fired = hooks.fire(event);
-    for (const auto& r : event.release)
-      if (r) write_stanza(Out{nullptr, r->str(stanza::kClientNs)});
+    for (auto& r : event.release)
+      if (r) {
+        std::string bytes = r->str(stanza::kClientNs);
+        emit(std::move(r), Out{nullptr, std::move(bytes)});
+      }
     if (fired.stopped && !fired.failed) return;  // held back by a handler
   }
-  write_stanza(std::move(out));
+  emit(std::move(stanza), std::move(out));
 }
 
-void ClientSession::write_stanza(Out out) {
-  if (closing_ || finished_) return;
-  shared_->out.inc();
-  if (out.shared)
-    send(std::move(out.shared));
-  else
-    send(std::move(out.own));
+// Writes a stanza, counting it for stream management; while the connection is gone or
+// closing, a managed session keeps it for resumption and an unmanaged one reroutes it.
+void ClientSession::emit(std::shared_ptr<const xml::Element> stanza, Out out) {
+  const bool writable = !closing_ && !finished_;
+  if (!sm_) {
+    if (!writable) {
+      auto bytes = out.shared ? std::move(out.shared)
+                              : std::make_shared<const std::string>(std::move(out.own));
+      return undeliverable(std::move(stanza), std::move(bytes), 0);
+    }
+    shared_->out.inc();
+    if (out.shared)
+      send(std::move(out.shared));
+    else
+      send(std::move(out.own));
+    return;
+  }
+  auto bytes =
+      out.shared ? std::move(out.shared) : std::make_shared<const std::string>(std::move(out.own));
+  using namespace std::chrono;
+  int64_t now = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  sm_->sent({std::move(stanza), bytes, now});
+  if (writable) {
+    shared_->out.inc();
+    send(std::move(bytes));
+  }
+  if (sm_->unacked() > server().config().c2s.max_unacked_stanzas) {
+    // XEP-0198 leaves the bound to the server: a client that never acknowledges (or a
+    // connection that never comes back) does not hold the server's memory forever.
+    PLOG(Warn, "c2s") << jid_.str() << " holds " << sm_->unacked()
+                      << " unacknowledged stanzas; ending the session";
+    if (hibernating_ || finished_)
+      end_session();
+    else
+      stream_error("policy-violation", "too many unacknowledged stanzas");
+  }
+}
+
+// A stanza this session took but will never get to its client: messages of type chat and
+// normal go elsewhere (XEP-0198 §4: as for an unavailable resource), requests are answered
+// with an error, everything else is dropped (presence is state, and error, groupchat and
+// headline messages are never redelivered).
+void ClientSession::undeliverable(std::shared_ptr<const xml::Element> stanza,
+                                  std::shared_ptr<const std::string> bytes, int64_t sent_at_ms) {
+  // Fan-out bytes carry no element; they parse in the stream's default namespace.
+  if (!stanza && bytes) stanza = xep::load_element(*bytes);
+  if (!stanza) return;
+  const auto& name = stanza->name();
+  auto type = stanza->get("type");
+  if (name == "iq") {
+    if (type == "get" || type == "set") server().router().bounce(*stanza, "service-unavailable");
+    return;
+  }
+  if (name != "message" || (!type.empty() && type != "chat" && type != "normal")) return;
+  auto copy = std::make_shared<xml::Element>(*stanza);
+  if (sent_at_ms > 0 && !copy->child("delay", xep::kDelayNs)) {
+    // XEP-0198 §4: the original delivery time travels with it (XEP-0203).
+    copy->add(xep::delay_element(jid_.domain(),
+                                 xep::SysTime(std::chrono::duration_cast<xep::SysTime::duration>(
+                                     std::chrono::milliseconds(sent_at_ms)))));
+  }
+  MessageUndelivered event{server(), shared_from_this(), std::move(copy)};
+  if (server().hooks().fire(event).failed)
+    server().router().bounce(*event.stanza, "internal-server-error");
 }
 
 void ClientSession::close(std::string_view condition, std::string_view text) {
   asio::post(strand_, [self = self(), c = std::string(condition), t = std::string(text)] {
-    self->stream_error(c, t);
+    if (self->hibernating_)
+      self->end_session();  // no stream to speak on; the session itself ends
+    else
+      self->stream_error(c, t);
   });
 }
 
@@ -365,6 +466,14 @@ void ClientSession::schedule_flush() {
 
 void ClientSession::flush() {
   if (finished_ || handshaking_ || write_waiting_) return;
+  if (sm_ && !ack_requested_ && !closing_ && sm_->unacked() > 0) {
+    // XEP-0198 §4: ask for an acknowledgement of what this turn sent, in the same write. One
+    // request is outstanding at a time, so a burst costs one round trip.
+    ack_requested_ = true;
+    std::string request = "<r xmlns='urn:xmpp:sm:3'/>";
+    out_bytes_ += request.size();
+    out_.push_back(Out{nullptr, std::move(request)});
+  }
   for (;;) {
     size_t n = 0;
     Transport::Io io;
@@ -460,31 +569,25 @@ void ClientSession::arm_timer(std::chrono::milliseconds delay, TimerPurpose purp
   uint32_t generation = ++timer_generation_;
   timer_.expires_after(delay);
   timer_.async_wait([self = self(), generation](const boost::system::error_code& ec) {
-    if (ec || self->finished_ || generation != self->timer_generation_) return;
+    if (ec || generation != self->timer_generation_) return;
     self->on_timer();
   });
 }
 
 void ClientSession::on_timer() {
+  if (finished_ && timer_purpose_ != TimerPurpose::Hibernate) return;
   switch (timer_purpose_) {
     case TimerPurpose::Auth:
       PLOG(Info, "c2s") << "connection from " << remote_ << " did not authenticate in time";
       stream_error("connection-timeout", "authentication took too long");
       return;
-    case TimerPurpose::Idle: {
-      // The timer is not re-armed per read: it checks when data last arrived and sleeps again
-      // for the remainder (whitespace keepalives count, RFC 6120 §4.6.1).
-      auto idle = server().config().c2s.idle_timeout;
-      auto since = std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::steady_clock::now() - last_received_);
-      if (since >= idle) {
-        PLOG(Info, "c2s") << jid_.str() << " from " << remote_ << " idle, closing";
-        stream_error("connection-timeout", "no traffic");
-      } else {
-        arm_timer(idle - since, TimerPurpose::Idle);
-      }
+    case TimerPurpose::Keepalive:
+      keepalive();
       return;
-    }
+    case TimerPurpose::Hibernate:
+      PLOG(Info, "c2s") << jid_.str() << " was not resumed in time";
+      end_session();
+      return;
     case TimerPurpose::Close:
       finalize(true);
       return;
@@ -493,12 +596,52 @@ void ClientSession::on_timer() {
   }
 }
 
+// Dead connections (RFC 6120 §4.6): the timer is not re-armed per read; it looks at when data
+// last arrived. Quiet for ping_interval: ask for a sign of life, an <r/> on a managed stream
+// (XEP-0198 §4), else an XEP-0199 ping; any data at all (an error reply, whitespace) counts.
+// Still quiet ping_timeout later: the connection is gone, and a resumable session waits.
+void ClientSession::keepalive() {
+  const auto& cfg = server().config().c2s;
+  auto now = std::chrono::steady_clock::now();
+  auto quiet = std::chrono::duration_cast<std::chrono::milliseconds>(now - last_received_);
+  bool probing = probe_sent_ != std::chrono::steady_clock::time_point{};
+  if (probing && last_received_ < probe_sent_) {
+    if (now - probe_sent_ >= cfg.ping_timeout) {
+      PLOG(Info, "c2s") << jid_.str() << " from " << remote_ << " did not answer; connection lost";
+      // Said once, without waiting for a close the peer is not going to send.
+      stream_error("connection-timeout", "no answer to a ping", /*resumable=*/true);
+      flush();
+      return finalize(true);
+    }
+    return arm_timer(std::chrono::duration_cast<std::chrono::milliseconds>(cfg.ping_timeout -
+                                                                           (now - probe_sent_)),
+                     TimerPurpose::Keepalive);
+  }
+  probe_sent_ = {};
+  if (quiet < cfg.ping_interval)
+    return arm_timer(cfg.ping_interval - quiet, TimerPurpose::Keepalive);
+  probe_sent_ = now;
+  if (sm_) {
+    ack_requested_ = true;
+    send(std::string("<r xmlns='urn:xmpp:sm:3'/>"));
+  } else {
+    xml::Element ping("iq", std::string(stanza::kClientNs));
+    ping.set("type", "get").set("id", "keepalive-" + random_id(4));
+    ping.set("from", jid_.domain()).set("to", jid_.str());
+    ping.add("ping", "urn:xmpp:ping");
+    send(ping.str(stanza::kClientNs));
+  }
+  arm_timer(cfg.ping_timeout, TimerPurpose::Keepalive);
+}
+
 // ---- Closing ----
 
 // RFC 6120 §4.9.1: a stream error is sent, then </stream:stream>; the peer gets a short
 // bounded time to answer with its own close (§4.4) before the connection goes.
-void ClientSession::stream_error(std::string_view condition, std::string_view text) {
+void ClientSession::stream_error(std::string_view condition, std::string_view text, bool resumable,
+                                 std::string_view application) {
   if (closing_ || finished_) return;
+  keep_session_ = resumable;
   if (handshaking_) {  // no stream to speak on
     finalize(true);
     return;
@@ -512,7 +655,7 @@ void ClientSession::stream_error(std::string_view condition, std::string_view te
                      << condition << (text.empty() ? "" : " (" + std::string(text) + ")");
   closing_ = true;
   tls_pending_ = false;
-  send(c2s::stream_error(condition, text) + "</stream:stream>");
+  send(c2s::stream_error(condition, text, application) + "</stream:stream>");
   arm_timer(kCloseGrace, TimerPurpose::Close);
   // Keep reading to see the peer's </stream:stream> (resume if paused by back-pressure).
   read_paused_ = false;
@@ -520,10 +663,12 @@ void ClientSession::stream_error(std::string_view condition, std::string_view te
 }
 
 // The client closed its stream (RFC 6120 §4.4): answer with ours, then close the connection.
+// A clean close ends the session (XEP-0198 §5), unless it answers our resumable close.
 void ClientSession::end_stream() {
   peer_closed_ = true;
   if (!closing_) {
     closing_ = true;
+    keep_session_ = false;
     send(std::string("</stream:stream>"));
     arm_timer(kCloseGrace, TimerPurpose::Close);
   }
@@ -536,6 +681,8 @@ void ClientSession::maybe_finish() {
   finalize(false);
 }
 
+// The connection is closed. The session ends with it, unless stream management lets it wait
+// for the client to come back (an unfinished stream, XEP-0198 §5).
 void ClientSession::finalize(bool abrupt) {
   if (finished_) return;
   finished_ = true;
@@ -550,17 +697,60 @@ void ClientSession::finalize(bool abrupt) {
   credentials_.reset();
   bindings_.reset();
   ++sasl_generation_;
-  shared_->untrack(id_);
   shared_->connections.dec();
-  if (!bound_) {
+  if (!bound_ || successor_) {
+    // Never bound (a resumption in progress keeps its place until it is decided), or the
+    // session went on over another connection (complete_hand_over lets go of this one).
+    if ((!bound_ && !resuming_) || handed_over_) shared_->untrack(id_);
     PLOG(Debug, "c2s") << "connection " << id_ << " from " << remote_ << " closed";
     return;
   }
+  // Lost, not ended: the connection dropped, or we closed it with a resumable error.
+  bool lost = closing_ ? keep_session_ : abrupt;
+  if (lost && !sm_id_.empty() && !ended_) return hibernate();
+  PLOG(Info, "c2s") << "closed " << jid_.str() << " from " << remote_
+                    << (abrupt ? " (connection lost)" : "");
+  end_session();
+}
+
+// The session is over: it leaves the registry, what it never delivered goes elsewhere, and
+// its contacts hear it went (SessionClosed, RFC 6121 §4.5.2).
+void ClientSession::end_session() {
+  if (ended_ || handed_over_) return;
+  ended_ = true;
+  if (successor_) {
+    // A resumption was under way: it cannot happen now (the client binds anew).
+    auto successor = std::move(successor_);
+    auto strand = successor->strand_;
+    asio::post(strand, [successor] { successor->resume_failed("item-not-found"); });
+  }
+  if (hibernating_) {
+    hibernating_ = false;
+    shared_->hibernating.dec();
+  }
+  ++timer_generation_;
+  timer_.cancel();
+  if (!finished_) {
+    // Ended while the connection is still open (parleyctl kick of a live session goes
+    // through close(); this is the too-many-unacknowledged path): close it now.
+    finished_ = true;
+    transport_.close();
+    shared_->connections.dec();
+  }
+  shared_->untrack(id_);
+  if (!sm_id_.empty()) shared_->forget_resumable(sm_id_, this);
+  if (!bound_) return;
   // Only this object leaves the registry: a session that replaced us keeps its entry.
   server().sessions().remove(*this);
   bool was_available = available.exchange(false);
-  PLOG(Info, "c2s") << "closed " << jid_.str() << " from " << remote_
-                    << (abrupt ? " (connection lost)" : "");
+  if (sm_) {
+    auto unacked = sm_->take_unacked();
+    if (!unacked.empty()) {
+      PLOG(Info, "c2s") << jid_.str() << " ended with " << unacked.size()
+                        << " unacknowledged stanzas; rerouting them";
+    }
+    for (auto& u : unacked) undeliverable(std::move(u.stanza), std::move(u.bytes), u.sent_at_ms);
+  }
   SessionClosed event{server(), shared_from_this(), was_available};
   server().hooks().fire(event);
 }

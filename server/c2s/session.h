@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "c2s/stream_management.h"
 #include "net/transport.h"
 #include "router/session.h"
 #include "sasl/mechanism.h"
@@ -48,7 +49,8 @@ class ClientSession final : public Session {
   uint64_t id() const { return id_; }
 
  private:
-  enum class TimerPurpose { None, Auth, Idle, Close };
+  friend struct Handling;
+  enum class TimerPurpose { None, Auth, Keepalive, Hibernate, Close };
   struct Out {
     std::shared_ptr<const std::string> shared;  // fan-out bytes, or
     std::string own;                            // bytes serialized for this session
@@ -68,7 +70,9 @@ class ClientSession final : public Session {
   void begin_tls();
   void continue_handshake();
   void outgoing(std::shared_ptr<const xml::Element> stanza, Out out);
-  void write_stanza(Out out);
+  void emit(std::shared_ptr<const xml::Element> stanza, Out out);
+  void undeliverable(std::shared_ptr<const xml::Element> stanza,
+                     std::shared_ptr<const std::string> bytes, int64_t sent_at_ms);
   void send(std::string bytes);
   void send(std::shared_ptr<const std::string> bytes);
   void queued(size_t bytes);
@@ -77,10 +81,31 @@ class ClientSession final : public Session {
   void drained();
   void arm_timer(std::chrono::milliseconds delay, TimerPurpose purpose);
   void on_timer();
-  void stream_error(std::string_view condition, std::string_view text = {});
+  // `resumable`: the session outlives the stream (XEP-0198 §5; a keepalive timeout). Any
+  // other stream error ends the session with the stream.
+  void stream_error(std::string_view condition, std::string_view text = {}, bool resumable = false,
+                    std::string_view application = {});
   void end_stream();
   void maybe_finish();
   void finalize(bool abrupt);
+  void end_session();
+  void keepalive();
+
+  // Stream management (stream_management.cpp)
+  void handle_sm(const xml::Element& el);
+  void handle_enable(const xml::Element& el);
+  void handle_resume(const xml::Element& el);
+  void handle_ack(const xml::Element& el);
+  void handle_ack_request();
+  void stanza_handled(uint32_t seq);
+  void send_acks();
+  struct HandOver;
+  void hand_over(std::shared_ptr<ClientSession> successor, uint32_t h);
+  void complete_hand_over();
+  void resumed(const std::shared_ptr<ClientSession>& old, HandOver state);
+  void resume_failed(std::string_view condition);
+  void replay_held_input();
+  void hibernate();
 
   // Negotiation (negotiation.cpp)
   void on_open(const xml::Element& header, std::string_view default_ns);
@@ -154,6 +179,26 @@ class ClientSession final : public Session {
   TimerPurpose timer_purpose_ = TimerPurpose::None;
   uint32_t timer_generation_ = 0;
   std::chrono::steady_clock::time_point last_received_;
+  std::chrono::steady_clock::time_point probe_sent_{};  // keepalive probe outstanding since
+
+  // Session lifetime beyond the stream (strand only). A bound session ends once: when its
+  // stream ends for good, or when a lost connection is not resumed in time.
+  bool keep_session_ = false;  // the current close leaves the session resumable
+  bool hibernating_ = false;   // the connection is gone; waiting for <resume/>
+  bool ended_ = false;         // unregistered, SessionClosed fired
+  bool resuming_ = false;      // this connection sent <resume/> and waits for the old one
+  std::vector<std::unique_ptr<xml::Element>> held_input_;  // what arrived meanwhile
+
+  // XEP-0198 (strand only): null until <enable/>.
+  std::unique_ptr<StreamManagement> sm_;
+  std::string sm_id_;  // resumption id; empty = not resumable
+  std::chrono::milliseconds resume_max_{0};
+  bool ack_requested_ = false;         // our <r/> is unanswered
+  std::vector<uint32_t> acks_wanted_;  // client <r/>s waiting for stanzas to be handled
+  // Resumption from the old session's side: the connection that takes over, and whether the
+  // hand-over is done (then everything for this session goes to the successor).
+  std::shared_ptr<ClientSession> successor_;
+  bool handed_over_ = false;
 };
 
 }  // namespace c2s

@@ -63,10 +63,12 @@ std::string stream_header(std::string_view domain, std::string_view to, std::str
   return out;
 }
 
-std::string stream_error(std::string_view condition, std::string_view text) {
+std::string stream_error(std::string_view condition, std::string_view text,
+                         std::string_view application) {
   std::string out = "<stream:error><";
   out += condition;
   out += " xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>";
+  out += application;
   if (!text.empty()) {
     out += "<text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>";
     xml::escape_text(out, text);

@@ -28,8 +28,10 @@ std::string random_id(size_t bytes);
 std::string stream_header(std::string_view domain, std::string_view to, std::string_view id,
                           std::string_view lang);
 
-// <stream:error><condition/><text/></stream:error> (RFC 6120 §4.9.2), without the close tag.
-std::string stream_error(std::string_view condition, std::string_view text);
+// <stream:error><condition/><app/><text/></stream:error> (RFC 6120 §4.9.2), without the close
+// tag. `application`: an application-specific condition element, serialized (§4.9.4).
+std::string stream_error(std::string_view condition, std::string_view text,
+                         std::string_view application = {});
 
 // SASL payloads (RFC 6120 §6.4.2): "=" is an empty response, no text is an absent one (also
 // empty for the mechanisms). nullopt for bad base64 (incorrect-encoding, RFC 6120 §6.5.2).

@@ -438,7 +438,12 @@ void parse_c2s(const ConfigSection& top, Config& c) {
     return d;
   };
   x.auth_timeout = positive("auth_timeout", x.auth_timeout);
-  x.idle_timeout = positive("idle_timeout", x.idle_timeout);
+  x.ping_interval = positive("ping_interval", x.ping_interval);
+  x.ping_timeout = positive("ping_timeout", x.ping_timeout);
+  x.stream_management = s.boolean("stream_management", x.stream_management);
+  x.resume_timeout = positive("resume_timeout", x.resume_timeout);
+  x.max_unacked_stanzas =
+      static_cast<unsigned>(s.integer("max_unacked_stanzas", x.max_unacked_stanzas, 10, 1'000'000));
   x.max_send_queue_bytes = s.bytes("max_send_queue_bytes", x.max_send_queue_bytes);
   if (x.max_send_queue_bytes < x.max_stanza_bytes)
     fail_at("c2s.max_send_queue_bytes", "must be at least c2s.max_stanza_bytes");

@@ -75,8 +75,17 @@ struct ListenerConfig {
 struct C2sConfig {
   bool require_tls = true;
   uint64_t max_stanza_bytes = 256 * 1024;
-  std::chrono::milliseconds auth_timeout{30'000};   // to finish SASL after connecting
-  std::chrono::milliseconds idle_timeout{600'000};  // nothing received (whitespace counts)
+  std::chrono::milliseconds auth_timeout{30'000};  // to finish SASL after connecting
+  // Dead connections: a client that sent nothing (whitespace counts) for ping_interval is
+  // asked for a sign of life (an XEP-0198 <r/>, or an XEP-0199 ping); silence for
+  // ping_timeout after that means the connection is gone.
+  std::chrono::milliseconds ping_interval{120'000};
+  std::chrono::milliseconds ping_timeout{30'000};
+  // XEP-0198 stream management: offered at all; how long a session whose connection was lost
+  // waits for the client to resume it; how many unacknowledged stanzas a session may hold.
+  bool stream_management = true;
+  std::chrono::milliseconds resume_timeout{300'000};
+  unsigned max_unacked_stanzas = 1000;
   uint64_t max_send_queue_bytes = 1024 * 1024;
   std::string on_conflict = "replace";     // resource conflict: replace | reject
   std::vector<std::string> mechanisms;     // empty = all supported

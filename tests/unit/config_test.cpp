@@ -57,7 +57,11 @@ TEST(Config, Defaults) {
   EXPECT_TRUE(c.c2s.require_tls);
   EXPECT_EQ(c.c2s.max_stanza_bytes, 256u * 1024);
   EXPECT_EQ(c.c2s.auth_timeout, 30s);
-  EXPECT_EQ(c.c2s.idle_timeout, 600s);
+  EXPECT_EQ(c.c2s.ping_interval, 120s);
+  EXPECT_EQ(c.c2s.ping_timeout, 30s);
+  EXPECT_TRUE(c.c2s.stream_management);
+  EXPECT_EQ(c.c2s.resume_timeout, 300s);
+  EXPECT_EQ(c.c2s.max_unacked_stanzas, 1000u);
   EXPECT_EQ(c.c2s.on_conflict, "replace");
   EXPECT_TRUE(c.c2s.mechanisms.empty());
   EXPECT_EQ(c.c2s.scram_iterations, 4096u);
@@ -96,7 +100,11 @@ c2s:
   require_tls: false
   max_stanza_bytes: 1MiB
   auth_timeout: 45
-  idle_timeout: 2h
+  ping_interval: 2h
+  ping_timeout: 10s
+  stream_management: false
+  resume_timeout: 1m
+  max_unacked_stanzas: 50
   max_send_queue_bytes: 4MiB
   on_conflict: reject
   mechanisms: [SCRAM-SHA-256-PLUS, scram-sha-256, PLAIN]
@@ -143,7 +151,11 @@ c2s:
   EXPECT_FALSE(c.c2s.require_tls);
   EXPECT_EQ(c.c2s.max_stanza_bytes, 1024u * 1024);
   EXPECT_EQ(c.c2s.auth_timeout, 45s);
-  EXPECT_EQ(c.c2s.idle_timeout, 2h);
+  EXPECT_EQ(c.c2s.ping_interval, 2h);
+  EXPECT_EQ(c.c2s.ping_timeout, 10s);
+  EXPECT_FALSE(c.c2s.stream_management);
+  EXPECT_EQ(c.c2s.resume_timeout, 60s);
+  EXPECT_EQ(c.c2s.max_unacked_stanzas, 50u);
   EXPECT_EQ(c.c2s.max_send_queue_bytes, 4u * 1024 * 1024);
   EXPECT_EQ(c.c2s.on_conflict, "reject");
   EXPECT_EQ(c.c2s.mechanisms,
@@ -223,9 +235,9 @@ TEST(Config, C2sErrors) {
   EXPECT_CONFIG_ERROR(h + "c2s: {auth_timeout: -1s}", "c2s.auth_timeout: expected a duration");
   EXPECT_CONFIG_ERROR(h + "c2s: {auth_timeout: 1.5h}", "c2s.auth_timeout: expected a duration");
   EXPECT_CONFIG_ERROR(h + "c2s: {auth_timeout: s}", "c2s.auth_timeout: expected a duration");
-  EXPECT_CONFIG_ERROR(h + "c2s: {idle_timeout: 0s}", "c2s.idle_timeout: must be longer than zero");
-  EXPECT_CONFIG_ERROR(h + "c2s: {idle_timeout: 99999999999d}",
-                      "c2s.idle_timeout: duration too large");
+  EXPECT_CONFIG_ERROR(h + "c2s: {ping_timeout: 0s}", "c2s.ping_timeout: must be longer than zero");
+  EXPECT_CONFIG_ERROR(h + "c2s: {ping_interval: 99999999999d}",
+                      "c2s.ping_interval: duration too large");
   EXPECT_CONFIG_ERROR(h + "c2s: {require_tls: maybe}", "c2s.require_tls: expected true or false");
   EXPECT_CONFIG_ERROR(h + "c2s: {requre_tls: true}",
                       "c2s.requre_tls: unknown key (did you mean 'require_tls'?)");
