@@ -1,11 +1,18 @@
 // XEP-0160 Best Practices for Handling Offline Messages: a normal or chat message for an
 // existing account with no available resource of non-negative priority is kept, and delivered
 // with an XEP-0203 <delay/> once a resource sends available presence with priority >= 0.
+//
+// Everything for one account runs on that account's database worker, in order: storing,
+// delivering what was stored, and — while a delivery is under way — the messages that arrive
+// meanwhile, so that a message never overtakes an older stored one.
 #include <atomic>
 #include <chrono>
+#include <mutex>
+#include <unordered_map>
 
 #include "core/module.h"
 #include "offline_store.h"
+#include "router/delivery.h"
 #include "router/registry.h"
 #include "router/router.h"
 #include "router/stanza_events.h"
@@ -18,6 +25,7 @@ namespace {
 
 constexpr const char* kHintsNs = "urn:xmpp:hints";                              // XEP-0334
 constexpr const char* kChatStatesNs = "http://jabber.org/protocol/chatstates";  // XEP-0085
+constexpr const char* kSidNs = "urn:xmpp:sid:0";                                // XEP-0359
 
 int64_t now_ms() {
   using namespace std::chrono;
@@ -30,13 +38,15 @@ struct Delivered {
   std::atomic<bool> done{false};
 };
 
-// §3 (XEP-0160) and RFC 6121 §8.5.2.2.1: only "normal" and "chat" are kept; no-store hints
-// (XEP-0334 §4.2) are respected; a message carrying nothing but a chat state (XEP-0085 §5.6)
-// or nothing at all is pointless later. Receipts, markers and any other payload are kept.
+// XEP-0160 §3 and RFC 6121 §8.5.2.2.1: only "normal" and "chat" are kept. XEP-0334: no-store
+// is never kept, store always is; otherwise a message carrying nothing but a chat state
+// (XEP-0085 §5.6) or nothing at all is pointless later. Receipts, markers and any other
+// payload are kept.
 bool worth_storing(const xml::Element& m) {
   std::string_view type = m.get("type");
   if (!type.empty() && type != "normal" && type != "chat") return false;
   if (m.child("no-store", kHintsNs)) return false;
+  if (m.child("store", kHintsNs)) return true;
   for (const auto& node : m.nodes()) {
     if (node.is_text()) continue;
     const xml::Element& c = *node.element;
@@ -47,37 +57,26 @@ bool worth_storing(const xml::Element& m) {
   return false;
 }
 
-// A session that would receive bare-JID messages now (RFC 6121 §8.5.2.1.1), or null.
-SessionPtr eligible_session(Server& server, const Jid& bare) {
-  SessionPtr best;
-  for (const auto& s : server.sessions().resources(bare)) {
-    if (!s->available || s->priority < 0) continue;
-    if (!best || s->priority > best->priority) best = s;
-  }
-  return best;
+// The account's own archive id of the message (XEP-0359), set by the archive before us.
+std::string stanza_id_of(const xml::Element& m, const Jid& account) {
+  for (const xml::Element* sid : m.children("stanza-id", kSidNs))
+    if (sid->get("by") == account.str()) return std::string(sid->get("id"));
+  return {};
 }
 
-// On the account's database worker: deliver everything stored, oldest first, then delete it.
-void flush(storage::Connection& c, const Jid& bare, const SessionPtr& session) {
-  offline::OfflineStore store(c);
-  auto messages = store.load(bare);
-  if (messages.empty()) return;
-  const std::string domain(bare.domain());
-  int64_t last = 0;
-  for (const auto& m : messages) {
-    last = m.id;
-    auto stanza = xep::load_element(m.stanza);
-    if (!stanza) {
-      PLOG(Warn, "offline") << "dropping an unreadable stored message for " << bare.str();
-      continue;
-    }
-    // XEP-0203 §3: the server that delayed it, with the time it received it.
-    stanza->add(
-        xep::delay_element(domain, xep::SysTime(std::chrono::duration_cast<xep::SysTime::duration>(
-                                       std::chrono::milliseconds(m.received_at)))));
-    session->deliver(std::shared_ptr<const xml::Element>(std::move(stanza)));
-  }
-  store.remove_up_to(bare, last);
+// The sessions a message to the bare JID goes to now (RFC 6121 §8.5.2.1.1), never `except`.
+std::vector<SessionPtr> recipients(Server& server, const Jid& bare, const xml::Element& m,
+                                   const Session* except = nullptr) {
+  auto sessions = server.sessions().resources(bare);
+  std::vector<delivery::Resource> resources;
+  resources.reserve(sessions.size());
+  for (const auto& s : sessions)
+    resources.push_back({s->priority.load(), s->available.load() && s.get() != except});
+  auto plan = delivery::bare_message(delivery::message_type(m.get("type")), resources);
+  std::vector<SessionPtr> out;
+  if (plan.action == delivery::Action::Deliver)
+    for (size_t i : plan.targets) out.push_back(sessions[i]);
+  return out;
 }
 
 struct Offline {
@@ -93,64 +92,42 @@ struct Offline {
     }
   };
 
-  Offline(ModuleContext& ctx, const Config& config) {
+  Offline(ModuleContext& ctx, const Config& config)
+      : server_(ctx.server()), max_(config.max_messages) {
     ctx.feature("msgoffline", FeatureScope::Host);  // XEP-0160 §4 (service discovery)
 
-    const int64_t max = config.max_messages;
-    ctx.on<MessageToBare>(priority::kStore, [max](MessageToBare& e) {
+    ctx.on<MessageToBare>(priority::kStore, [this](MessageToBare& e) {
       if (!worth_storing(*e.stanza)) return Flow::Continue;
-      Server& server = e.server;
       const Jid bare = e.to.bare();
-      auto sessions = server.sessions().resources(bare);
-      for (const auto& s : sessions)
-        if (s->available && s->priority >= 0) return Flow::Continue;  // deliverable now
-      // Anything that becomes available from here on flushes again.
-      for (const auto& s : sessions) s->state<Delivered>()->done = false;
-
-      auto stanza = e.stanza;
-      if (!stanza->has("from")) stanza->set("from", e.from.str());
-      const int64_t received = now_ms();
-      server.db().post(bare.str(), [&server, bare, stanza, received, max](storage::Connection& c) {
-        try {
-          // RFC 6121 §8.5.1: nothing is kept for an account that does not exist.
-          if (!storage::AccountStore(c).exists(bare))
-            return server.router().bounce(*stanza, "service-unavailable");
-          if (!offline::OfflineStore(c).put(bare, received, xep::store_element(*stanza), max)) {
-            // XEP-0160 §3: storage full, the sender learns it was not kept.
-            PLOG(Info, "offline") << "storage full for " << bare.str() << " (" << max
-                                  << " messages); bouncing";
-            return server.router().bounce(*stanza, "service-unavailable", "offline storage full");
-          }
-          // A resource that became available while this was decided gets it now.
-          if (auto s = eligible_session(server, bare)) flush(c, bare, s);
-        } catch (const std::exception& ex) {
-          PLOG(Warn, "offline") << "storing for " << bare.str() << " failed: " << ex.what();
-          server.router().bounce(*stanza, "internal-server-error");
-        }
-      });
+      if (!queued(bare) && !recipients(server_, bare, *e.stanza).empty())
+        return Flow::Continue;  // deliverable now: the core does it
+      deliver_or_store(bare, e.stanza, e.in_flight);
       return Flow::Stop;
     });
 
-    ctx.on<SessionAvailable>(priority::kNormal, [](SessionAvailable& e) {
+    // XEP-0198 §4: what a session that ended never confirmed goes to another resource (the
+    // core's default) or, when there is none, here.
+    ctx.on<MessageUndelivered>(priority::kStore, [this](MessageUndelivered& e) {
+      if (!worth_storing(*e.stanza)) return Flow::Continue;
+      const Jid bare = e.session->jid().bare();
+      if (!queued(bare) && !recipients(server_, bare, *e.stanza, e.session.get()).empty())
+        return Flow::Continue;
+      auto stanza = std::make_shared<xml::Element>(*e.stanza);
+      deliver_or_store(bare, std::move(stanza), nullptr, e.session);
+      return Flow::Stop;
+    });
+
+    ctx.on<SessionAvailable>(priority::kNormal, [this](SessionAvailable& e) {
       SessionPtr session = e.session;
       if (session->priority < 0) return Flow::Continue;  // §8.5.2.1.1: not for bare JIDs
       if (session->state<Delivered>()->done.exchange(true)) return Flow::Continue;
-      const Jid bare = session->jid().bare();
-      e.server.db().post(bare.str(), [bare, session](storage::Connection& c) {
-        try {
-          flush(c, bare, session);
-        } catch (const std::exception& ex) {
-          PLOG(Warn, "offline") << "delivery to " << session->jid().str()
-                                << " failed: " << ex.what();
-          session->state<Delivered>()->done = false;  // retry on the next presence
-        }
-      });
+      flush(session->jid().bare());
       return Flow::Continue;
     });
 
-    ctx.on<AccountDeleted>(priority::kNormal, [](AccountDeleted& e) {
+    ctx.on<AccountDeleted>(priority::kNormal, [this](AccountDeleted& e) {
       const Jid bare = e.account.bare();
-      e.server.db().post(bare.str(), [bare](storage::Connection& c) {
+      server_.db().post(bare.str(), [bare](storage::Connection& c) {
         offline::OfflineStore(c).remove_all(bare);
       });
       return Flow::Continue;
@@ -158,12 +135,11 @@ struct Offline {
 
     // Retention: messages older than `retention` are dropped, checked hourly (or more often
     // for a short retention).
-    Server& server = ctx.server();
     const auto retention = config.retention;
     const auto period = std::min<std::chrono::milliseconds>(retention, std::chrono::hours(1));
-    ctx.every(period, [&server, retention] {
+    ctx.every(period, [this, retention] {
       const int64_t before = now_ms() - retention.count();
-      server.db().post("offline/purge", [before](storage::Connection& c) {
+      server_.db().post("offline/purge", [before](storage::Connection& c) {
         int64_t n = offline::OfflineStore(c).purge_older_than(before);
         if (n > 0) {
           PLOG(Info, "offline") << "purged " << n << " expired offline messages";
@@ -171,6 +147,135 @@ struct Offline {
       });
     });
   }
+
+ private:
+  // ---- Per-account ordering ----
+  // While work of this module is queued on an account's worker (from the moment it is queued
+  // until its commit), later messages for the account queue behind it instead of being
+  // delivered at once.
+
+  bool queued(const Jid& bare) {
+    std::lock_guard lock(mutex_);
+    return jobs_.count(bare.str()) > 0;
+  }
+  void begin_job(const Jid& bare) {
+    std::lock_guard lock(mutex_);
+    ++jobs_[bare.str()];
+  }
+  void end_job(const Jid& bare) {
+    std::lock_guard lock(mutex_);
+    auto it = jobs_.find(bare.str());
+    if (it != jobs_.end() && --it->second == 0) jobs_.erase(it);
+  }
+
+  // On the account's worker, after everything queued before: deliver if a resource (other
+  // than `except`, a session that is ending) can take it now, else keep it, in one
+  // group-committed write. `in_flight` is released once the message is delivered or committed
+  // (the sender's XEP-0198 ack waits for that).
+  void deliver_or_store(const Jid& bare, std::shared_ptr<xml::Element> stanza, InFlight in_flight,
+                        SessionPtr except = nullptr) {
+    if (!stanza->has("from")) return;
+    const int64_t received = now_ms();
+    auto result = std::make_shared<Result>(Result::Delivered);
+    begin_job(bare);
+    server_.db().write(
+        bare.str(),
+        [this, bare, stanza, received, result, except](storage::Connection& c) {
+          if (auto to = recipients(server_, bare, *stanza, except.get()); !to.empty()) {
+            for (const auto& s : to) s->deliver(stanza);
+            return;
+          }
+          // RFC 6121 §8.5.1: nothing is kept for an account that does not exist.
+          if (!storage::AccountStore(c).exists(bare)) {
+            *result = Result::NoAccount;
+            return;
+          }
+          // Anything that becomes available from here on flushes again.
+          for (const auto& s : server_.sessions().resources(bare))
+            s->state<Delivered>()->done = false;
+          auto put = offline::OfflineStore(c).put(bare, received, xep::store_element(*stanza), max_,
+                                                  stanza_id_of(*stanza, bare));
+          *result = put == offline::OfflineStore::Put::Full ? Result::Full : Result::Stored;
+        },
+        [this, bare, stanza, result, in_flight](bool committed) {
+          finish_store(bare, *stanza, committed ? *result : Result::Failed);
+          end_job(bare);
+        });
+  }
+
+  enum class Result { Delivered, Stored, Full, NoAccount, Failed };
+
+  void finish_store(const Jid& bare, const xml::Element& stanza, Result result) {
+    switch (result) {
+      case Result::Delivered:
+        return;
+      case Result::NoAccount:
+        return server_.router().bounce(stanza, "service-unavailable");
+      case Result::Failed:
+        PLOG(Warn, "offline") << "storing a message for " << bare.str() << " failed";
+        return server_.router().bounce(stanza, "internal-server-error");
+      case Result::Full:
+        // XEP-0160 §3: storage full, the sender learns it was not kept.
+        PLOG(Info, "offline") << "storage full for " << bare.str() << " (" << max_
+                              << " messages); bouncing";
+        return server_.router().bounce(stanza, "service-unavailable", "offline storage full");
+      case Result::Stored:
+        // A resource that became available while this was stored gets it now.
+        if (!recipients(server_, bare, stanza).empty()) flush(bare);
+        return;
+    }
+  }
+
+  // Delivers everything stored for the account to a resource that takes bare-JID messages,
+  // oldest first, then deletes what was delivered.
+  void flush(const Jid& bare) {
+    begin_job(bare);
+    server_.db().post(bare.str(), [this, bare](storage::Connection& c) {
+      try {
+        flush_now(c, bare);
+      } catch (const std::exception& ex) {
+        PLOG(Warn, "offline") << "delivery to " << bare.str() << " failed: " << ex.what();
+      }
+      end_job(bare);
+    });
+  }
+
+  void flush_now(storage::Connection& c, const Jid& bare) {
+    offline::OfflineStore store(c);
+    auto messages = store.load(bare);
+    if (messages.empty()) return;
+    // Delivery goes to one session only (XEP-0160 §3); the account's other resources do not
+    // get copies. A session that went away meanwhile leaves the messages stored.
+    SessionPtr session;
+    for (const auto& s : server_.sessions().resources(bare))
+      if (s->available && s->priority >= 0 && (!session || s->priority > session->priority))
+        session = s;
+    if (!session) return;
+    const std::string domain(bare.domain());
+    int64_t last = 0;
+    for (const auto& m : messages) {
+      last = m.id;
+      auto stanza = xep::load_element(m.stanza);
+      if (!stanza) {
+        PLOG(Warn, "offline") << "dropping an unreadable stored message for " << bare.str();
+        continue;
+      }
+      // XEP-0203 §3: the server that delayed it, with the time it received it (a message
+      // that was rerouted from a session already carries its first delivery time).
+      if (!stanza->child("delay", xep::kDelayNs)) {
+        stanza->add(xep::delay_element(
+            domain, xep::SysTime(std::chrono::duration_cast<xep::SysTime::duration>(
+                        std::chrono::milliseconds(m.received_at)))));
+      }
+      session->deliver(std::shared_ptr<const xml::Element>(std::move(stanza)));
+    }
+    store.remove_up_to(bare, last);
+  }
+
+  Server& server_;
+  const int64_t max_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, int> jobs_;  // bare JID -> jobs queued on its worker
 };
 
 }  // namespace

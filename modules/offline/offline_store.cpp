@@ -13,19 +13,30 @@ Params owner(const Jid& user) {
 
 }  // namespace
 
-bool OfflineStore::put(const Jid& user, int64_t received_at, const std::string& stanza,
-                       int64_t max) {
-  // Callers post every write for one account to the same worker, so count-then-insert does not
-  // race with another put for the same account.
+OfflineStore::Put OfflineStore::put(const Jid& user, int64_t received_at, const std::string& stanza,
+                                    int64_t max, const std::string& stanza_id) {
+  // Callers post every write for one account to the same worker, so check-then-insert does
+  // not race with another put for the same account.
   return c_.transaction([&] {
-    if (count(user) >= max) return false;
+    if (!stanza_id.empty()) {
+      Params p = owner(user);
+      p.emplace_back(stanza_id);
+      if (!c_.query("SELECT 1 FROM offline_messages WHERE host = ? AND username = ? AND "
+                    "stanza_id = ?",
+                    p)
+               .empty())
+        return Put::Duplicate;
+    }
+    if (count(user) >= max) return Put::Full;
     Params p = owner(user);
+    p.emplace_back(stanza_id.empty() ? storage::Param(nullptr) : storage::Param(stanza_id));
     p.emplace_back(received_at);
     p.emplace_back(stanza);
     c_.exec(
-        "INSERT INTO offline_messages (host, username, received_at, stanza) VALUES (?, ?, ?, ?)",
+        "INSERT INTO offline_messages (host, username, stanza_id, received_at, stanza) "
+        "VALUES (?, ?, ?, ?, ?)",
         p);
-    return true;
+    return Put::Stored;
   });
 }
 

@@ -20,8 +20,12 @@ struct OfflineMessage {
 class OfflineStore {
  public:
   explicit OfflineStore(storage::Connection& c) : c_(c) {}
-  // Appends unless the account already holds `max` messages; false when full.
-  bool put(const Jid& user, int64_t received_at, const std::string& stanza, int64_t max);
+
+  enum class Put { Stored, Duplicate, Full };
+  // Appends unless the account already holds `max` messages, or already holds a message with
+  // the same non-empty `stanza_id` (XEP-0359).
+  Put put(const Jid& user, int64_t received_at, const std::string& stanza, int64_t max,
+          const std::string& stanza_id = {});
   std::vector<OfflineMessage> load(const Jid& user);  // oldest first
   // Deletes the account's messages with id <= up_to (what a delivery sent); returns how many.
   int64_t remove_up_to(const Jid& user, int64_t up_to);

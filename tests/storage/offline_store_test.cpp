@@ -55,11 +55,12 @@ INSTANTIATE_TEST_SUITE_P(Backends, OfflineStoreContract,
 TEST_P(OfflineStoreContract, PutLoadsInArrivalOrderWithTimestamps) {
   OfflineStore s(*c_);
   // Receipt times deliberately out of order: arrival order wins.
-  ASSERT_TRUE(s.put(bob_, 3000, "<message>one</message>", 10));
-  ASSERT_TRUE(s.put(bob_, 1000, "<message>two \xc3\xa9</message>", 10));
-  ASSERT_TRUE(s.put(bob_, 2000, "<message>three</message>", 10));
-  ASSERT_TRUE(s.put(alice_, 5, "<message>for alice</message>", 10));
-  ASSERT_TRUE(s.put(other_host_bob_, 5, "<message>other host</message>", 10));
+  ASSERT_EQ(s.put(bob_, 3000, "<message>one</message>", 10), OfflineStore::Put::Stored);
+  ASSERT_EQ(s.put(bob_, 1000, "<message>two \xc3\xa9</message>", 10), OfflineStore::Put::Stored);
+  ASSERT_EQ(s.put(bob_, 2000, "<message>three</message>", 10), OfflineStore::Put::Stored);
+  ASSERT_EQ(s.put(alice_, 5, "<message>for alice</message>", 10), OfflineStore::Put::Stored);
+  ASSERT_EQ(s.put(other_host_bob_, 5, "<message>other host</message>", 10),
+            OfflineStore::Put::Stored);
 
   auto got = s.load(bob_);
   ASSERT_EQ(got.size(), 3u);
@@ -78,11 +79,11 @@ TEST_P(OfflineStoreContract, PutLoadsInArrivalOrderWithTimestamps) {
 
 TEST_P(OfflineStoreContract, RemoveUpToKeepsLaterMessages) {
   OfflineStore s(*c_);
-  ASSERT_TRUE(s.put(bob_, 1, "a", 10));
-  ASSERT_TRUE(s.put(bob_, 2, "b", 10));
-  ASSERT_TRUE(s.put(alice_, 2, "x", 10));
+  ASSERT_EQ(s.put(bob_, 1, "a", 10), OfflineStore::Put::Stored);
+  ASSERT_EQ(s.put(bob_, 2, "b", 10), OfflineStore::Put::Stored);
+  ASSERT_EQ(s.put(alice_, 2, "x", 10), OfflineStore::Put::Stored);
   auto delivered = s.load(bob_);
-  ASSERT_TRUE(s.put(bob_, 3, "c", 10));  // arrived during delivery
+  ASSERT_EQ(s.put(bob_, 3, "c", 10), OfflineStore::Put::Stored);  // arrived during delivery
   EXPECT_EQ(s.remove_up_to(bob_, delivered.back().id), 2);
   auto left = s.load(bob_);
   ASSERT_EQ(left.size(), 1u);
@@ -92,9 +93,9 @@ TEST_P(OfflineStoreContract, RemoveUpToKeepsLaterMessages) {
 
 TEST_P(OfflineStoreContract, RemoveAll) {
   OfflineStore s(*c_);
-  ASSERT_TRUE(s.put(bob_, 1, "a", 10));
-  ASSERT_TRUE(s.put(bob_, 2, "b", 10));
-  ASSERT_TRUE(s.put(alice_, 2, "x", 10));
+  ASSERT_EQ(s.put(bob_, 1, "a", 10), OfflineStore::Put::Stored);
+  ASSERT_EQ(s.put(bob_, 2, "b", 10), OfflineStore::Put::Stored);
+  ASSERT_EQ(s.put(alice_, 2, "x", 10), OfflineStore::Put::Stored);
   EXPECT_EQ(s.remove_all(bob_), 2);
   EXPECT_EQ(s.count(bob_), 0);
   EXPECT_EQ(s.count(alice_), 1);
@@ -103,26 +104,45 @@ TEST_P(OfflineStoreContract, RemoveAll) {
 
 TEST_P(OfflineStoreContract, QuotaIsPerAccount) {
   OfflineStore s(*c_);
-  EXPECT_TRUE(s.put(bob_, 1, "a", 2));
-  EXPECT_TRUE(s.put(bob_, 2, "b", 2));
-  EXPECT_FALSE(s.put(bob_, 3, "c", 2));  // full
+  EXPECT_EQ(s.put(bob_, 1, "a", 2), OfflineStore::Put::Stored);
+  EXPECT_EQ(s.put(bob_, 2, "b", 2), OfflineStore::Put::Stored);
+  EXPECT_EQ(s.put(bob_, 3, "c", 2), OfflineStore::Put::Full);  // full
   EXPECT_EQ(s.count(bob_), 2);
-  EXPECT_TRUE(s.put(alice_, 3, "x", 2));  // another account has its own quota
+  EXPECT_EQ(s.put(alice_, 3, "x", 2),
+            OfflineStore::Put::Stored);  // another account has its own quota
   // Delivery frees space.
   s.remove_up_to(bob_, s.load(bob_).front().id);
-  EXPECT_TRUE(s.put(bob_, 4, "d", 2));
+  EXPECT_EQ(s.put(bob_, 4, "d", 2), OfflineStore::Put::Stored);
   auto got = s.load(bob_);
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0].stanza, "b");
   EXPECT_EQ(got[1].stanza, "d");
 }
 
+TEST_P(OfflineStoreContract, SameStanzaIdIsKeptOncePerAccount) {
+  OfflineStore s(*c_);
+  EXPECT_EQ(s.put(bob_, 1, "first", 10, "sid-1"), OfflineStore::Put::Stored);
+  EXPECT_EQ(s.put(bob_, 2, "resent", 10, "sid-1"), OfflineStore::Put::Duplicate);
+  EXPECT_EQ(s.put(bob_, 3, "other", 10, "sid-2"), OfflineStore::Put::Stored);
+  EXPECT_EQ(s.put(alice_, 4, "same id, other account", 10, "sid-1"), OfflineStore::Put::Stored);
+  // Messages without an id are never taken for duplicates.
+  EXPECT_EQ(s.put(bob_, 5, "no id", 10), OfflineStore::Put::Stored);
+  EXPECT_EQ(s.put(bob_, 6, "no id again", 10), OfflineStore::Put::Stored);
+  auto got = s.load(bob_);
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[0].stanza, "first");
+  EXPECT_EQ(got[1].stanza, "other");
+  // Once delivered (deleted), the id may be stored again.
+  s.remove_all(bob_);
+  EXPECT_EQ(s.put(bob_, 7, "again", 10, "sid-1"), OfflineStore::Put::Stored);
+}
+
 TEST_P(OfflineStoreContract, PurgeOlderThan) {
   OfflineStore s(*c_);
-  ASSERT_TRUE(s.put(bob_, 1000, "old", 10));
-  ASSERT_TRUE(s.put(alice_, 1500, "old too", 10));
-  ASSERT_TRUE(s.put(bob_, 2000, "at the limit", 10));
-  ASSERT_TRUE(s.put(bob_, 3000, "new", 10));
+  ASSERT_EQ(s.put(bob_, 1000, "old", 10), OfflineStore::Put::Stored);
+  ASSERT_EQ(s.put(alice_, 1500, "old too", 10), OfflineStore::Put::Stored);
+  ASSERT_EQ(s.put(bob_, 2000, "at the limit", 10), OfflineStore::Put::Stored);
+  ASSERT_EQ(s.put(bob_, 3000, "new", 10), OfflineStore::Put::Stored);
   EXPECT_EQ(s.purge_older_than(2000), 2);
   auto got = s.load(bob_);
   ASSERT_EQ(got.size(), 2u);
