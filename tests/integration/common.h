@@ -107,6 +107,14 @@ inline const Node* roster_item(const Node& iq, const std::string& jid) {
 
 // --- protocol shorthands ---------------------------------------------------------------------
 
+// Every stanza `c` sent before this has been routed (and any storage job queued) once the
+// server answers a ping sent after them: one stream is processed in order.
+inline void settle(StropheClient& c) {
+  auto r = c.iq("<iq type='get' id='" + c.next_id() +
+                "' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>");
+  ASSERT_TRUE(r && r->attr("type") == "result");
+}
+
 inline std::optional<Node> get_roster(StropheClient& c, const std::string& ver_attr = "") {
   return c.iq("<iq type='get' id='" + c.next_id() + "'><query xmlns='jabber:iq:roster'" + ver_attr +
               "/></iq>");

@@ -263,10 +263,6 @@ void ServerProcess::write_config() {
   if (loaded("register"))
     modules_config << "  register:\n    allow_registration: "
                    << (options_.allow_registration ? "true" : "false") << "\n";
-  if (loaded("ping") && !options_.ping.empty()) {
-    modules_config << "  ping:\n";
-    for (const auto& [k, v] : options_.ping) modules_config << "    " << k << ": " << v << "\n";
-  }
   for (const auto& [module, keys] : options_.module_options) {
     modules_config << "  " << module << ":\n";
     for (const auto& [k, v] : keys) modules_config << "    " << k << ": " << v << "\n";

@@ -72,8 +72,6 @@ struct ServerOptions {
   std::vector<std::string> modules = {"disco", "ping",  "version", "time",
                                       "last",  "vcard", "private", "register"};
   bool allow_registration = false;
-  // Keys under "modules_config: ping:" (e.g. {"client_ping_interval", "1s"}).
-  std::map<std::string, std::string> ping;
   // Keys under "modules_config: <module>:" for any module, e.g. {{"offline", {{"max_messages",
   // "3"}}}}. Values are written as given (YAML).
   std::map<std::string, std::map<std::string, std::string>> module_options;

@@ -285,12 +285,12 @@ TEST_F(ModuleTest, PasswordChangeThenLoginWithTheNewPassword) {
 namespace parley::it {
 namespace {
 
-// XEP-0199 §4.3: the server pings its clients; one that stays silent is a dead connection and
-// is closed, one that answers (even with an error, as a client without ping support does)
+// XEP-0199 §4.3: the server pings quiet clients; one that stays silent is a dead connection
+// and is closed, one that answers (even with an error, as a client without ping support does)
 // stays.
 TEST(ServerToClientPingTest, SilentClientIsClosedAnsweringClientStays) {
   ServerOptions o = with_users({"sp", "sq"});
-  o.ping = {{"client_ping_interval", "1s"}, {"client_ping_timeout", "500ms"}};
+  o.c2s = {{"ping_interval", "1s"}, {"ping_timeout", "500ms"}};
   ServerProcess s(o);
   ASSERT_TRUE(s.start()) << s.error();
 

@@ -11,10 +11,7 @@ constexpr int kQuota = 4;
 ServerOptions offline_options() {
   auto o = with_users({"oa", "ob", "oc", "od", "oe", "of", "og", "oh"});
   o.modules.push_back("offline");
-  // ServerOptions has no generic modules_config yet: the offline section rides along after
-  // ping's (the harness writes these values verbatim under "modules_config: ping:").
-  o.ping["client_ping_interval"] =
-      "5m\n  offline:\n    max_messages: " + std::to_string(kQuota) + "\n    retention: 30d";
+  o.module_options["offline"] = {{"max_messages", std::to_string(kQuota)}, {"retention", "30d"}};
   return o;
 }
 
@@ -31,14 +28,6 @@ std::string chat(const std::string& to, const std::string& id, const std::string
                  const std::string& extra = "") {
   return "<message to='" + to + "' id='" + id + "' type='chat'><body>" + body + "</body>" + extra +
          "</message>";
-}
-
-// Every stanza `c` sent before this has been routed (and any storage job queued) once the
-// server answers a ping sent after them: one stream is processed in order.
-void settle(StropheClient& c) {
-  auto r = c.iq("<iq type='get' id='" + c.next_id() +
-                "' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>");
-  ASSERT_TRUE(r && r->attr("type") == "result");
 }
 
 // The message with `id`, checked to carry the server's <delay/> (XEP-0203).

@@ -85,8 +85,12 @@ std::string stanza_error(const Node& stanza) {
   return e ? e->condition("urn:ietf:params:xml:ns:xmpp-stanzas") : std::string();
 }
 
-StropheClient::StropheClient(std::string jid, std::string password, uint16_t port)
-    : requested_jid_(std::move(jid)), password_(std::move(password)), port_(port) {}
+StropheClient::StropheClient(std::string jid, std::string password, uint16_t port,
+                             bool stream_management)
+    : requested_jid_(std::move(jid)),
+      password_(std::move(password)),
+      port_(port),
+      stream_management_(stream_management) {}
 
 StropheClient::~StropheClient() {
   if (!conn_) return;
@@ -100,13 +104,20 @@ std::string StropheClient::bare() const {
 }
 
 bool StropheClient::connect(Clock::time_point until) {
+  return connect_resuming(*this, until);
+}
+
+bool StropheClient::connect_resuming(StropheClient& old, Clock::time_point until) {
+  xmpp_sm_state_t* sm_state =
+      &old != this && old.conn_ ? xmpp_conn_get_sm_state(old.conn_) : nullptr;
   conn_ = xmpp_conn_new(lib().ctx);
   lib().clients[conn_] = this;
   xmpp_conn_set_jid(conn_, requested_jid_.c_str());
   xmpp_conn_set_pass(conn_, password_.c_str());
   // The test certificates are self-signed; TLS itself is still mandatory.
-  xmpp_conn_set_flags(
-      conn_, XMPP_CONN_FLAG_MANDATORY_TLS | XMPP_CONN_FLAG_TRUST_TLS | XMPP_CONN_FLAG_DISABLE_SM);
+  xmpp_conn_set_flags(conn_, XMPP_CONN_FLAG_MANDATORY_TLS | XMPP_CONN_FLAG_TRUST_TLS |
+                                 (stream_management_ ? 0 : XMPP_CONN_FLAG_DISABLE_SM));
+  if (sm_state) xmpp_conn_set_sm_state(conn_, sm_state);
   xmpp_conn_set_sockopt_callback(conn_, sockopt_handler);
   xmpp_handler_add(conn_, stanza_handler, nullptr, nullptr, nullptr, this);
   state_ = State::Connecting;

@@ -18,14 +18,20 @@ namespace parley::it {
 
 class StropheClient {
  public:
-  // `jid` may carry a resource to request at bind time.
-  StropheClient(std::string jid, std::string password, uint16_t port);
+  // `jid` may carry a resource to request at bind time. `stream_management`: let libstrophe
+  // enable XEP-0198 (acks and resumption) as it does by default for applications.
+  StropheClient(std::string jid, std::string password, uint16_t port,
+                bool stream_management = false);
   ~StropheClient();
   StropheClient(const StropheClient&) = delete;
   StropheClient& operator=(const StropheClient&) = delete;
 
   // Connects and waits until bound (true) or failed (false).
   bool connect(Clock::time_point until = deadline());
+  // Connects carrying over the XEP-0198 state of `old`, which lost its connection: libstrophe
+  // resumes that session (or, if the server refuses, binds a new one and resends what `old`
+  // had not seen acknowledged).
+  bool connect_resuming(StropheClient& old, Clock::time_point until = deadline());
   bool connected() const { return state_ == State::Connected; }
   bool disconnected() const { return state_ == State::Disconnected; }
   const std::string& jid() const { return bound_jid_; }  // the full JID the server bound
@@ -65,6 +71,7 @@ class StropheClient {
   std::string requested_jid_;
   std::string password_;
   uint16_t port_;
+  bool stream_management_ = false;
   State state_ = State::Idle;
   std::string bound_jid_;
   std::string stream_error_;
