@@ -450,7 +450,9 @@ void ClientSession::handle_bind(const xml::Element& iq) {
 
   auto& registry = server().sessions();
   bool reject = server().config().c2s.on_conflict == "reject";
-  if (reject && registry.find(full)) {
+  // A session waiting for resumption has no connection to defend: a client that logs in
+  // again instead of resuming replaces it even under "reject".
+  if (auto existing = reject ? registry.find(full) : nullptr; existing && !existing->detached) {
     // RFC 6120 §7.7.2.2: the resource is in use and the server does not replace sessions.
     return reply_error(iq, "conflict", "the resource is in use");
   }

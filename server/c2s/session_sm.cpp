@@ -237,6 +237,7 @@ void ClientSession::replay_held_input() {
 // registered, still available to its contacts, queueing what arrives) for resume_max_.
 void ClientSession::hibernate() {
   hibernating_ = true;
+  detached = true;
   shared_->hibernating.inc();
   PLOG(Info, "c2s") << jid_.str() << " from " << remote_ << ": connection lost; session kept "
                     << std::chrono::duration_cast<std::chrono::seconds>(resume_max_).count()

@@ -98,7 +98,9 @@ std::string ControlSocket::execute(const std::string& line) {
   } else if (command == "sessions") {
     for (const auto& s : server_.sessions().all())
       out << s->jid().str() << ' ' << s->remote_address() << (s->available ? " available" : "")
-          << " priority=" << s->priority.load() << '\n';
+          << " priority=" << s->priority.load()
+          << (s->detached ? " detached" : "")  // waiting for XEP-0198 resumption
+          << '\n';
   } else if (command == "kick") {
     auto jid = Jid::parse(arg);
     if (!jid) return "error: invalid JID\n";

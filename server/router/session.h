@@ -39,6 +39,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::atomic<int> priority{0};
   std::atomic<bool> available{false};   // initial presence sent, no unavailable since
   std::atomic<bool> interested{false};  // roster requested: gets roster pushes (RFC 6121 §2.1.6)
+  // The connection is gone and the session waits for the client to resume it (XEP-0198 §5):
+  // stanzas for it are kept, not sent.
+  std::atomic<bool> detached{false};
   std::chrono::steady_clock::time_point bound_at = std::chrono::steady_clock::now();
 
   // The last broadcast available presence (for probes and newly added contacts).
