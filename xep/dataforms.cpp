@@ -61,7 +61,8 @@ Parsed<Field> parse_field(const xml::Element& f) {
       return parse_error("unexpected <" + c.name() + "/> in a field");
     }
   }
-  if (out.values.size() > 1 && is_single_valued(out.type))
+  // Without a type (allowed in a submission, §3.2) the using protocol knows what it expects.
+  if (out.values.size() > 1 && !out.type.empty() && is_single_valued(out.type))
     return parse_error("field '" + out.var + "' of type " + out.type + " has several values");
   if (!out.options.empty() && !out.type.empty() && out.type != "list-single" &&
       out.type != "list-multi")

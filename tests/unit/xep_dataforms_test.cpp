@@ -105,7 +105,7 @@ TEST(DataFormsTest, RejectsMalformedForms) {
       "<x xmlns='jabber:x:data' type='submit'>"
       "<field var='with' type='jid-single'><value>a@b</value><value>c@d</value></field></x>",
       "<x xmlns='jabber:x:data' type='submit'>"
-      "<field var='s'><value>1</value><value>2</value></field></x>",
+      "<field var='s' type='text-single'><value>1</value><value>2</value></field></x>",
       // §3.2: options only in list fields, exactly one value each.
       "<x xmlns='jabber:x:data' type='form'>"
       "<field var='t' type='text-single'><option><value>x</value></option></field></x>",
@@ -124,6 +124,15 @@ TEST(DataFormsTest, RejectsMalformedForms) {
     EXPECT_FALSE(f) << text;
     EXPECT_FALSE(f.error().empty()) << text;
   }
+}
+
+TEST(DataFormsTest, UntypedSubmittedFieldsMayHoldSeveralValues) {
+  // §3.2: a submission may leave the type out; only the using protocol knows it.
+  auto f =
+      parse(xml("<x xmlns='jabber:x:data' type='submit'>"
+                "<field var='ids'><value>a</value><value>b</value></field></x>"));
+  ASSERT_TRUE(f) << f.error();
+  EXPECT_EQ(f->field("ids")->values, (std::vector<std::string>{"a", "b"}));
 }
 
 TEST(DataFormsTest, FormTypeMustBeHidden) {
