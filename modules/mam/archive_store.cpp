@@ -157,7 +157,7 @@ Page ArchiveStore::query(const Jid& owner, const Filter& filter, const PageReque
   if (request.after) cursor.add("seq > ?", seq_of(*request.after));
   if (request.before) {
     if (!request.before->empty()) cursor.add("seq < ?", seq_of(*request.before));
-    backwards = !request.after;  // both: a range, read forwards (XEP-0313 §8: undefined)
+    backwards = !request.after;  // both: a range, read forwards (XEP-0313 §9: undefined)
   }
   const bool by_index = request.index && !request.after && !request.before;
   const int64_t max = std::max<int64_t>(request.max, 0);

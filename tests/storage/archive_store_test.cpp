@@ -264,7 +264,7 @@ TEST_P(ArchiveStoreContract, FiltersByIds) {
   auto p = s.query(alice_, between, {});
   EXPECT_EQ(ids(p), range(3, 5));
   EXPECT_EQ(p.count, 3);
-  // before-id does not reverse the direction (XEP-0313 §8): the first ones come first.
+  // before-id does not reverse the direction (XEP-0313 §9): the first ones come first.
   Filter before;
   before.before_id = "m6";
   EXPECT_EQ(ids(s.query(alice_, before, {2, {}, {}, {}})), range(1, 2));
