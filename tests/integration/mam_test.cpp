@@ -24,8 +24,7 @@ class MamTest : public ServerSuite<MamTest> {
       users.push_back(u);
     auto o = with_users(users);
     o.modules.push_back("offline");
-    o.modules.push_back("carbons");
-    o.modules.push_back("mam");
+    o.modules.push_back("carbons");  // mam is in the harness's default list
     o.module_options["mam"] = {{"default_page_size", "5"}, {"max_page_size", "20"}};
     return o;
   }
