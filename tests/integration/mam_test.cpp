@@ -589,5 +589,41 @@ TEST_F(MamTest, SlixmppPagesThroughTheArchive) {
   EXPECT_NE(r.output.find("\"pages\": 3"), std::string::npos) << r.output;
 }
 
+// Retention (XEP-0313 §3.2): with a retention of two seconds the purge timer runs every two
+// seconds and the archive empties; a bounded poll, never a sleep.
+TEST(MamRetentionTest, OldMessagesArePurged) {
+  ServerOptions o = with_users({"ra", "rb"});
+  o.module_options["mam"] = {{"retention", "2s"}};
+  ServerProcess s(o);
+  ASSERT_TRUE(s.start()) << s.error();
+  StropheClient a("ra@localhost/phone", kPassword, s.c2s_port());
+  StropheClient b("rb@localhost/desk", kPassword, s.c2s_port());
+  ASSERT_TRUE(a.connect() && b.connect());
+  ASSERT_TRUE(go_online(b));
+  ASSERT_TRUE(b.wait_for(presence_from(b.jid())));
+  a.send(chat("rb@localhost", "ret1", "short-lived"));
+  ASSERT_TRUE(b.wait_for(by_id("ret1")));
+  EXPECT_EQ(query(a, rsm(10)).results.size(), 1u);
+  EXPECT_TRUE(poll_until([&] { return query(a, rsm(10)).results.empty(); }))
+      << "the archive kept a message past its retention";
+  EXPECT_TRUE(query(b, rsm(10)).results.empty());
+  EXPECT_NE(s.log().find("purged"), std::string::npos);
+}
+
+// Options are checked when the module loads: a bad one keeps the server from starting.
+TEST(MamOptionsTest, BadOptionsAreRefused) {
+  for (const auto& bad : std::vector<std::map<std::string, std::string>>{
+           {{"default_mode", "sometimes"}},
+           {{"retention", "-5s"}},
+           {{"default_page_size", "100"}, {"max_page_size", "10"}},
+           {{"max_page", "10"}}}) {
+    ServerOptions o;
+    o.module_options["mam"] = bad;
+    ServerProcess s(o);
+    EXPECT_FALSE(s.start()) << bad.begin()->first;
+    EXPECT_NE(s.log().find("mam"), std::string::npos) << s.log();
+  }
+}
+
 }  // namespace
 }  // namespace parley::it
