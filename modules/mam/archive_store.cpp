@@ -255,17 +255,35 @@ int64_t ArchiveStore::max_seq() {
   return rows.front().integer(0) * 1000 + 999;
 }
 
+namespace {
+Prefs row_to_prefs(const storage::Row& r, size_t first) {
+  Prefs p;
+  p.default_mode = mode_from_string(r.str(first)).value_or(Mode::Always);
+  p.always = split_lines(r.str(first + 1));
+  p.never = split_lines(r.str(first + 2));
+  return p;
+}
+}  // namespace
+
 std::optional<Prefs> ArchiveStore::prefs(const Jid& owner) {
   auto rows = c_.query(
       "SELECT default_mode, always_jids, never_jids FROM archive_prefs WHERE host = ? AND "
       "username = ?",
       owner_params(owner));
   if (rows.empty()) return std::nullopt;
-  Prefs p;
-  p.default_mode = mode_from_string(rows.front().str(0)).value_or(Mode::Always);
-  p.always = split_lines(rows.front().str(1));
-  p.never = split_lines(rows.front().str(2));
-  return p;
+  return row_to_prefs(rows.front(), 0);
+}
+
+std::vector<std::pair<std::string, Prefs>> ArchiveStore::all_prefs() {
+  auto rows =
+      c_.query("SELECT host, username, default_mode, always_jids, never_jids FROM archive_prefs");
+  std::vector<std::pair<std::string, Prefs>> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows) {
+    std::string bare = r.str(1).empty() ? r.str(0) : r.str(1) + "@" + r.str(0);
+    out.emplace_back(std::move(bare), row_to_prefs(r, 2));
+  }
+  return out;
 }
 
 void ArchiveStore::set_prefs(const Jid& owner, const Prefs& prefs) {

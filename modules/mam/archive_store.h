@@ -109,6 +109,9 @@ class ArchiveStore {
 
   std::optional<Prefs> prefs(const Jid& owner);
   void set_prefs(const Jid& owner, const Prefs& prefs);
+  // Every account that set preferences, as (bare JID, preferences); the others use the
+  // server's default.
+  std::vector<std::pair<std::string, Prefs>> all_prefs();
 
  private:
   storage::Connection& c_;

@@ -27,8 +27,9 @@ namespace sid = xep::sid;
 
 constexpr const char* kSidNs = "urn:xmpp:sid:0";
 
-// Preferences of accounts with a session, so that most messages are decided without the
-// database. Written through by the prefs handlers; a miss defers the decision to the worker.
+// The preferences of every account that set any, loaded when the module loads and written
+// through by the prefs handler, so that a message is decided without the database (unless the
+// answer depends on the roster). An account that is not here uses the server's default.
 class PrefsCache {
  public:
   std::shared_ptr<const Prefs> find(const Jid& owner) const {
@@ -51,8 +52,9 @@ class PrefsCache {
   std::unordered_map<std::string, std::shared_ptr<const Prefs>> map_;
 };
 
-// Messages of an archive whose decision went to the database. While any is waiting, later
-// messages of the same archive wait too (same worker, FIFO), so none overtakes another.
+// Messages of an archive whose decision went to the database (roster mode). While any is
+// waiting, later messages of the same archive wait too (same worker, FIFO), so none overtakes
+// another.
 class Pending {
  public:
   void add(const Jid& owner) {
@@ -96,6 +98,11 @@ struct State {
   SequenceClock clock;
   PrefsCache cache;
   Pending pending;
+
+  Prefs prefs_of(const Jid& owner) const {
+    auto p = cache.find(owner);
+    return p ? *p : Prefs{default_mode, {}, {}};
+  }
 };
 using StatePtr = std::shared_ptr<State>;
 
@@ -108,10 +115,16 @@ void strip_local_ids(Server& server, xml::Element& message) {
   });
 }
 
-void append_now(const StatePtr& st, const Jid& owner, NewMessage row, InFlight in_flight) {
+// `check_owner`: the owner had no session, so it may not exist (RFC 6121 §8.5.1: nothing is
+// kept for an account that does not exist; the message itself is bounced further on).
+void append_now(const StatePtr& st, const Jid& owner, NewMessage row, InFlight in_flight,
+                bool check_owner) {
   st->server.db().write(
       owner.str(),
-      [owner, row = std::move(row)](storage::Connection& c) { ArchiveStore(c).append(owner, row); },
+      [owner, row = std::move(row), check_owner](storage::Connection& c) {
+        if (check_owner && !storage::AccountStore(c).exists(owner)) return;
+        ArchiveStore(c).append(owner, row);
+      },
       [owner, in_flight = std::move(in_flight)](bool committed) mutable {
         if (!committed) {
           PLOG(Warn, "mam") << "archiving a message for " << owner.str() << " failed";
@@ -159,12 +172,13 @@ Flow archive(const StatePtr& st, StanzaEvent& e, Stage stage, const Jid& owner, 
                  direction,
                  xep::store_element(*e.stanza)};
 
-  if (auto prefs = st->cache.find(owner); prefs && !st->pending.busy(owner)) {
-    switch (decide(*prefs, with)) {
+  if (!st->pending.busy(owner)) {
+    switch (decide(st->prefs_of(owner), with)) {
       case Verdict::Skip:
         return Flow::Continue;
       case Verdict::Archive:
-        append_now(st, owner, std::move(row), e.in_flight);
+        append_now(st, owner, std::move(row), e.in_flight,
+                   !out && st->server.sessions().resources(owner).empty());
         // XEP-0313 §3.5: the archive id goes with the message (for the owner's devices).
         sid::add_stanza_id(*e.stanza, {id, owner.str()});
         return Flow::Continue;
@@ -173,23 +187,21 @@ Flow archive(const StatePtr& st, StanzaEvent& e, Stage stage, const Jid& owner, 
     }
   }
 
-  // Preferences not cached, roster mode, or an earlier message still waiting: decide on the
-  // owner's worker, then send the message on its way.
+  // Roster mode (or an earlier message still waiting): the roster is in the database, so the
+  // decision is made on the owner's worker, and the message goes on its way from there.
   st->pending.add(owner);
   auto archived = std::make_shared<bool>(false);
   st->server.db().write(
       owner.str(),
       [st, owner, with, row, archived, out](storage::Connection& c) {
-        ArchiveStore store(c);
-        Prefs prefs = store.prefs(owner).value_or(Prefs{st->default_mode, {}, {}});
-        if (!st->server.sessions().resources(owner).empty()) st->cache.put(owner, prefs);
-        Verdict v = decide(prefs, with);
+        Verdict v = decide(st->prefs_of(owner), with);
         if (v == Verdict::AskRoster)
           v = im::RosterStore(c).item(owner, with.bare()) ? Verdict::Archive : Verdict::Skip;
         // RFC 6121 §8.5.1: no archive for an account that does not exist.
         if (v == Verdict::Archive && !out && !storage::AccountStore(c).exists(owner))
           v = Verdict::Skip;
         if (v != Verdict::Archive) return;
+        ArchiveStore store(c);
         store.append(owner, row);  // false for a resent message: it keeps its first row's id
         *archived = true;
       },
@@ -323,7 +335,7 @@ struct Mam {
     Server& server = ctx.server();
     auto st = std::make_shared<State>(server, config.default_mode,
                                       PageLimits{config.default_page_size, config.max_page_size});
-    start_clock(st);
+    load(st);
 
     // §7 Determining support; XEP-0359 §6 (the accounts are the 'by' entities).
     ctx.feature(std::string(kExtended), FeatureScope::Account);
@@ -362,25 +374,6 @@ struct Mam {
     register_queries(ctx, st);
     register_prefs(ctx, st);
 
-    ctx.on<SessionBound>(priority::kNormal, [st](SessionBound& e) {
-      const Jid owner = e.session->jid().bare();
-      if (st->cache.find(owner)) return Flow::Continue;
-      st->server.db().post(owner.str(), [st, owner](storage::Connection& c) {
-        try {
-          auto prefs = ArchiveStore(c).prefs(owner).value_or(Prefs{st->default_mode, {}, {}});
-          if (!st->server.sessions().resources(owner).empty()) st->cache.put(owner, prefs);
-        } catch (const std::exception& ex) {
-          PLOG(Warn, "mam") << "loading archive preferences of " << owner.str()
-                            << " failed: " << ex.what();
-        }
-      });
-      return Flow::Continue;
-    });
-    ctx.on<SessionClosed>(priority::kNormal, [st](SessionClosed& e) {
-      const Jid owner = e.session->jid().bare();
-      if (st->server.sessions().resources(owner).empty()) st->cache.erase(owner);
-      return Flow::Continue;
-    });
     ctx.on<AccountDeleted>(priority::kNormal, [st](AccountDeleted& e) {
       const Jid owner = e.account.bare();
       st->cache.erase(owner);
@@ -410,21 +403,28 @@ struct Mam {
     }
   }
 
-  // The sequence never goes below what the database holds, even if the clock went back over a
-  // restart (§3.1 order). Read once at load, before any message can be archived.
-  static void start_clock(const StatePtr& st) {
-    auto done = std::make_shared<std::promise<int64_t>>();
+  // At load, before any message can be archived: the sequence never goes below what the
+  // database holds, even if the clock went back over a restart (§3.1 order), and every
+  // account's preferences are known.
+  static void load(const StatePtr& st) {
+    auto done = std::make_shared<std::promise<void>>();
     auto result = done->get_future();
-    st->server.db().post("mam/clock", [done](storage::Connection& c) {
+    st->server.db().post("mam/load", [st, done](storage::Connection& c) {
       try {
-        done->set_value(ArchiveStore(c).max_seq());
+        ArchiveStore store(c);
+        st->clock.advance_to(store.max_seq());
+        auto all = store.all_prefs();
+        for (auto& [bare, prefs] : all)
+          if (auto owner = Jid::parse(bare)) st->cache.put(*owner, std::move(prefs));
+        PLOG(Info, "mam") << "archive ready; " << all.size() << " accounts with preferences";
+        done->set_value();
       } catch (...) {
         done->set_exception(std::current_exception());
       }
     });
-    if (result.wait_for(std::chrono::seconds(30)) != std::future_status::ready)
+    if (result.wait_for(std::chrono::seconds(60)) != std::future_status::ready)
       throw std::runtime_error("mam: the database did not answer at load");
-    st->clock.advance_to(result.get());
+    result.get();
   }
 
   static void register_queries(ModuleContext& ctx, const StatePtr& st) {

@@ -365,6 +365,14 @@ TEST_P(ArchiveStoreContract, PrefsRoundTrip) {
   s.set_prefs(alice_, q);  // replaces, lists emptied
   EXPECT_EQ(s.prefs(alice_), q);
   EXPECT_FALSE(s.prefs(bob_));
+  s.set_prefs(bob_, p);
+  auto all = s.all_prefs();
+  ASSERT_EQ(all.size(), 2u);
+  std::sort(all.begin(), all.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  EXPECT_EQ(all[0].first, "alice@example.org");
+  EXPECT_EQ(all[0].second, q);
+  EXPECT_EQ(all[1].first, "bob@example.org");
+  EXPECT_EQ(all[1].second, p);
 }
 
 TEST_P(ArchiveStoreContract, MaxSeqBoundsEveryArchive) {
