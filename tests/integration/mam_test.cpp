@@ -589,6 +589,45 @@ TEST_F(MamTest, SlixmppPagesThroughTheArchive) {
   EXPECT_NE(r.output.find("\"pages\": 3"), std::string::npos) << r.output;
 }
 
+// The archive and the preferences outlive a restart: preferences are loaded when the module
+// loads, and messages archived after the restart come after the old ones.
+TEST(MamRestartTest, ArchiveAndPreferencesSurviveARestart) {
+  ServerOptions o = with_users({"sa", "sb", "sc"});
+  ServerProcess s(o);
+  ASSERT_TRUE(s.start()) << s.error();
+  auto connect = [&](const std::string& jid) {
+    auto c = std::make_unique<StropheClient>(jid, kPassword, s.c2s_port());
+    EXPECT_TRUE(c->connect() && go_online(*c));
+    EXPECT_TRUE(c->wait_for(presence_from(c->jid())));
+    return c;
+  };
+  {
+    auto a = connect("sa@localhost/r");
+    auto b = connect("sb@localhost/r");
+    a->send(chat("sb@localhost", "before", "before the restart"));
+    ASSERT_TRUE(b->wait_for(by_id("before")));
+    ASSERT_TRUE(set_prefs(*b, "never", "<jid>sa@localhost</jid>"));
+  }
+  ASSERT_EQ(s.stop(), 0) << s.log();
+  ASSERT_TRUE(s.start()) << s.error();
+  auto a = connect("sa@localhost/r");
+  auto b = connect("sb@localhost/r");
+  auto c = connect("sc@localhost/r");
+  a->send(chat("sb@localhost", "after", "after the restart"));
+  c->send(chat("sb@localhost", "never", "not kept"));
+  auto after = b->wait_for(by_id("after"));
+  auto never = b->wait_for(by_id("never"));
+  ASSERT_TRUE(after && never);
+  EXPECT_EQ(stanza_ids(*after, "sb@localhost").size(), 1u) << after->raw;
+  EXPECT_TRUE(stanza_ids(*never, "sb@localhost").empty()) << never->raw;
+  auto all = query(*b, rsm(10));
+  ASSERT_EQ(all.results.size(), 2u);
+  EXPECT_EQ(all.body(0), "before the restart");
+  EXPECT_EQ(all.body(1), "after the restart");
+  EXPECT_EQ(all.ids()[1], stanza_ids(*after, "sb@localhost")[0]);
+  EXPECT_EQ(s.stop(), 0) << s.log();
+}
+
 // Retention (XEP-0313 §3.2): with a retention of two seconds the purge timer runs every two
 // seconds and the archive empties; a bounded poll, never a sleep.
 TEST(MamRetentionTest, OldMessagesArePurged) {
