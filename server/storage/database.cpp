@@ -3,6 +3,7 @@
 // for one account runs on one worker, in the order it was posted.
 #include "storage/database.h"
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <condition_variable>
@@ -80,6 +81,16 @@ class Worker {
     return true;
   }
 
+  // Until the queue is empty and nothing is running (work may queue more work).
+  void wait_idle() {
+    std::unique_lock lock(mutex_);
+    idle_cv_.wait(lock, [this] { return queue_.empty() && !busy_; });
+  }
+  bool idle() {
+    std::lock_guard lock(mutex_);
+    return queue_.empty() && !busy_;
+  }
+
   void stop_and_join() {
     {
       std::lock_guard lock(mutex_);
@@ -106,11 +117,17 @@ class Worker {
           queue_.pop_front();
         } while (batch.front().done && batch.size() < kMaxBatch && !queue_.empty() &&
                  queue_.front().done);
+        busy_ = true;
       }
       if (batch.front().done)
         run_writes(index, batch);
       else
         run_one(index, batch.front().work);
+      {
+        std::lock_guard lock(mutex_);
+        busy_ = false;
+      }
+      idle_cv_.notify_all();
     }
   }
 
@@ -157,7 +174,9 @@ class Worker {
   std::thread thread_;
   std::mutex mutex_;
   std::condition_variable cv_;
+  std::condition_variable idle_cv_;
   std::deque<Item> queue_;
+  bool busy_ = false;
   bool stopping_ = false;
 };
 
@@ -185,6 +204,12 @@ class Pool final : public Database {
 
   void drain() override {
     std::lock_guard lock(drain_mutex_);
+    // Work that queued work posts (offline storage after an archive decision, a delivery after
+    // a store) still runs: the workers stop only once all of them are idle at the same time.
+    for (bool settled = false; !settled;) {
+      for (auto& w : workers_) w->wait_idle();
+      settled = std::all_of(workers_.begin(), workers_.end(), [](auto& w) { return w->idle(); });
+    }
     for (auto& w : workers_) w->stop_and_join();
   }
 

@@ -102,7 +102,8 @@ class Database {
   // same worker and order as post(). `done` runs on the worker thread and must not block.
   using Done = std::function<void(bool committed)>;
   virtual void write(std::string_view key, Work work, Done done) = 0;
-  // Wait until every queued item has run and stop the workers (graceful shutdown).
+  // Wait until every queued item has run, including what running items queue meanwhile, and
+  // stop the workers (graceful shutdown). Work posted after it returned is refused.
   virtual void drain() = 0;
   virtual Backend backend() const = 0;
   virtual unsigned workers() const = 0;

@@ -69,8 +69,8 @@ struct ServerOptions {
   std::vector<std::pair<std::string, std::string>> accounts;
   // Extra keys under "c2s:" (e.g. {"auth_timeout", "1s"}).
   std::map<std::string, std::string> c2s;
-  std::vector<std::string> modules = {"disco", "ping",  "version", "time",
-                                      "last",  "vcard", "private", "register"};
+  std::vector<std::string> modules = {"disco", "ping",    "version",  "time", "last",
+                                      "vcard", "private", "register", "mam"};
   bool allow_registration = false;
   // Keys under "modules_config: <module>:" for any module, e.g. {{"offline", {{"max_messages",
   // "3"}}}}. Values are written as given (YAML).
