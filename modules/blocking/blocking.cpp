@@ -1,5 +1,5 @@
 // XEP-0191 Blocking Command: an account blocks JIDs (domains, bare or full JIDs, matched as in
-// §3); the server refuses or drops stanzas between the account and what it blocked, pushes
+// §6); the server refuses or drops stanzas between the account and what it blocked, pushes
 // changes to the account's resources that asked for the list (like roster pushes) and tells
 // contacts with a presence subscription that the account went offline (and back on unblock).
 #include <atomic>
@@ -9,6 +9,7 @@
 #include "core/module.h"
 #include "im/presence.h"
 #include "im/roster_store.h"
+#include "modules/blocking/blocklist.h"
 #include "modules/blocking/blocklist_store.h"
 #include "router/registry.h"
 #include "router/router.h"
@@ -22,31 +23,14 @@ namespace {
 constexpr const char* kNs = "urn:xmpp:blocking";
 constexpr const char* kErrorsNs = "urn:xmpp:blocking:errors";
 
-using List = std::vector<Jid>;
-using ListPtr = std::shared_ptr<const List>;
+using blocking::any_match;
+using blocking::List;
+using blocking::ListPtr;
 
 // A session that asked for the blocklist gets pushes (§3.3, §3.4).
 struct Requested {
   std::atomic<bool> yes{false};
 };
-
-// §3 JID matching: full JID and domain/resource match only themselves, a bare JID matches all
-// its resources, a domain matches itself, everything at it and its subdomains.
-bool matches(const Jid& item, const Jid& j) {
-  if (item.has_resource()) return item == j;
-  if (item.has_local()) return j.bare() == item;
-  std::string_view d = j.domain(), blocked = item.domain();
-  if (d == blocked) return true;
-  return d.size() > blocked.size() && d.ends_with(blocked) &&
-         d[d.size() - blocked.size() - 1] == '.';
-}
-
-bool any_match(const ListPtr& list, const Jid& j) {
-  if (!list) return false;
-  for (const auto& item : *list)
-    if (matches(item, j)) return true;
-  return false;
-}
 
 // The blocklists of accounts with a session, so filters never touch the database. Lists are
 // immutable snapshots: readers copy the pointer under the mutex and match outside it.
