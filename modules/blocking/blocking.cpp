@@ -10,6 +10,7 @@
 #include "im/presence.h"
 #include "im/roster_store.h"
 #include "modules/blocking/blocklist.h"
+#include "modules/blocking/blocklist_cache.h"
 #include "modules/blocking/blocklist_store.h"
 #include "router/registry.h"
 #include "router/router.h"
@@ -32,42 +33,52 @@ struct Requested {
   std::atomic<bool> yes{false};
 };
 
-// The blocklists of accounts with a session, so filters never touch the database. Lists are
-// immutable snapshots: readers copy the pointer under the mutex and match outside it.
-class Cache {
+using blocking::Cache;
+
+// Loads the account's list from storage and hands it to the cache (held while the account has
+// a session). On the account's database worker.
+ListPtr refresh(Server& server, Cache& cache, storage::Connection& c, const Jid& bare) {
+  auto list = std::make_shared<const List>(blocking::BlocklistStore(c).items(bare));
+  cache.store(bare.str(), list, !server.sessions().resources(bare).empty());
+  return list;
+}
+
+// A stanza decided on a database worker is fired again from the top; its own filter knows it
+// by this mark and lets it through (the mark names the stanza and the account whose list
+// decided, so the other party's filter still runs).
+struct Decided {
+  const xml::Element* stanza = nullptr;
+  const std::string* account = nullptr;
+};
+thread_local Decided t_decided;
+
+bool already_decided(const StanzaEvent& e, const Jid& account) {
+  return t_decided.stanza == e.stanza.get() && t_decided.account &&
+         *t_decided.account == account.str();
+}
+
+class DecidedScope {
  public:
-  ListPtr find(const Jid& bare) const {
-    std::lock_guard lock(mutex_);
-    auto it = lists_.find(bare.str());
-    return it == lists_.end() ? nullptr : it->second;
+  DecidedScope(const xml::Element* stanza, const std::string& account) : saved_(t_decided) {
+    t_decided = {stanza, &account};
   }
-  bool contains(const Jid& bare) const {
-    std::lock_guard lock(mutex_);
-    return lists_.count(bare.str()) > 0;
-  }
-  void set(const Jid& bare, List list) {
-    auto p = std::make_shared<const List>(std::move(list));
-    std::lock_guard lock(mutex_);
-    lists_[bare.str()] = std::move(p);
-  }
-  void erase(const Jid& bare) {
-    std::lock_guard lock(mutex_);
-    lists_.erase(bare.str());
-  }
+  ~DecidedScope() { t_decided = saved_; }
+  DecidedScope(const DecidedScope&) = delete;
+  DecidedScope& operator=(const DecidedScope&) = delete;
 
  private:
-  mutable std::mutex mutex_;
-  std::unordered_map<std::string, ListPtr> lists_;
+  Decided saved_;
 };
 
-// Loads the list from storage into the cache, if the account still has a session (a list
-// loaded for an account that just went away would never be evicted).
-void refresh(Server& server, Cache& cache, storage::Connection& c, const Jid& bare) {
-  auto list = blocking::BlocklistStore(c).items(bare);
-  if (!server.sessions().resources(bare).empty())
-    cache.set(bare, std::move(list));
-  else
-    cache.erase(bare);
+// As the router answers a failed handler (DESIGN §4): a reply is due to messages and IQ
+// requests, never to errors.
+bool reply_due(const xml::Element& stanza) {
+  if (stanza::is_error(stanza)) return false;
+  if (stanza.name() == "iq") {
+    auto type = stanza.get("type");
+    return type == "get" || type == "set";
+  }
+  return stanza.name() == "message";
 }
 
 xml::Element command(const std::string& name, const std::vector<Jid>& jids) {
@@ -129,6 +140,85 @@ void refuse_outgoing(const StanzaEvent& e) {
   Router::deliver(e.origin, std::move(reply));
 }
 
+// What happens to a stanza between an account and a JID it blocked (§3.3).
+enum class Verdict { Pass, Drop, Refuse, Bounce };
+
+// Outbound: the account sends to a JID it blocked.
+Verdict outbound(const xml::Element& s) {
+  auto type = s.get("type");
+  if (s.name() == "message" && type != "error") return Verdict::Refuse;
+  if (s.name() == "iq" && (type == "get" || type == "set")) return Verdict::Refuse;
+  return Verdict::Drop;  // presence, IQ results and errors
+}
+
+// Inbound: a blocked JID sends to the account.
+Verdict inbound(const xml::Element& s) {
+  auto type = s.get("type");
+  if (s.name() == "message" && type != "error") return Verdict::Bounce;
+  if (s.name() == "iq" && (type == "get" || type == "set")) return Verdict::Bounce;
+  return Verdict::Drop;  // presence of every kind, IQ results and errors
+}
+
+// The filters' decision for an inbound stanza to `e.to`'s account, given that account's list.
+Verdict inbound_verdict(const Cache& cache, const StanzaEvent& e, const ListPtr& list) {
+  if (any_match(list, e.from)) return inbound(*e.stanza);
+  // Presence the account itself sends (broadcasts, probe answers) does not reach the JIDs it
+  // blocked; unavailable does, so that blocking makes the account appear offline.
+  if (e.stanza->name() == "presence" && e.stanza->get("type") != "unavailable" &&
+      e.server.is_local(e.from.domain()) && any_match(cache.find(e.from.bare().str()), e.to))
+    return Verdict::Drop;
+  return Verdict::Pass;
+}
+
+void apply(const StanzaEvent& e, Verdict v) {
+  if (v == Verdict::Refuse && e.origin) refuse_outgoing(e);
+  if (v == Verdict::Bounce) e.server.router().bounce(*e.stanza, "service-unavailable");
+}
+
+// Loads `account`'s list on its worker for a deferred stanza; null (and logged) on failure.
+ListPtr load_for_decision(storage::Connection& c, const Jid& account) {
+  try {
+    return std::make_shared<const List>(blocking::BlocklistStore(c).items(account));
+  } catch (const std::exception& ex) {
+    PLOG(Warn, "blocking") << "loading the blocklist of " << account.str()
+                           << " failed: " << ex.what();
+    return nullptr;
+  }
+}
+
+// The stanza cannot be decided (its list did not load): answered as a failed handler is.
+void cannot_decide(const StanzaEvent& e) {
+  if (reply_due(*e.stanza)) e.server.router().bounce(*e.stanza, "internal-server-error");
+}
+
+// Decides an inbound stanza of type E on the recipient account's worker, then fires E again
+// for it if it passes. `in_flight` goes along, so XEP-0198 counts it handled only after that.
+template <class E>
+void defer_inbound(const std::shared_ptr<Cache>& cache, const E& e, const Jid& account) {
+  E copy{{e.server, e.stanza, e.from, e.to, e.origin, e.in_flight}};
+  e.server.db().post(account.str(), [cache, copy, account](storage::Connection& c) mutable {
+    ListPtr list = load_for_decision(c, account);
+    if (!list) {
+      cannot_decide(copy);
+    } else if (Verdict v = inbound_verdict(*cache, copy, list); v != Verdict::Pass) {
+      apply(copy, v);
+    } else {
+      DecidedScope mark(copy.stanza.get(), account.str());
+      if (copy.server.hooks().fire(copy).failed) cannot_decide(copy);
+    }
+    cache->settle(account.str(), list, !copy.server.sessions().resources(account).empty());
+  });
+}
+
+// Stanzas that change nothing for an account without sessions need no decision when its list
+// is not held: presence updates and errors, IQ responses, error messages are dropped anyway.
+bool inert_when_offline(const xml::Element& s) {
+  auto type = s.get("type");
+  if (s.name() == "presence") return type.empty() || type == "unavailable" || type == "error";
+  if (s.name() == "iq") return type == "result" || type == "error";
+  return type == "error";
+}
+
 struct Blocking {
   explicit Blocking(ModuleContext& ctx) : cache_(std::make_shared<Cache>()) {
     auto cache = cache_;
@@ -138,10 +228,8 @@ struct Blocking {
       Jid user = iq.to();
       iq.server().db().post(user.str(), [iq, user, cache](storage::Connection& c) {
         try {
-          auto list = blocking::BlocklistStore(c).items(user);
-          xml::Element reply = command("blocklist", list);
-          if (!iq.server().sessions().resources(user).empty()) cache->set(user, std::move(list));
-          iq.reply(std::move(reply));
+          ListPtr list = refresh(iq.server(), *cache, c, user);
+          iq.reply(command("blocklist", *list));
         } catch (const std::exception& e) {
           PLOG(Warn, "blocking") << "load for " << user.str() << " failed: " << e.what();
           iq.error("internal-server-error");
@@ -210,10 +298,11 @@ struct Blocking {
 
     ctx.feature(kNs, FeatureScope::Host);
 
-    // Load the list when an account's first session binds.
+    // Hold the list while the account has a session: loaded when its first session binds.
+    // Stanzas that come before it is loaded are decided on the account's worker, after it.
     ctx.on<SessionBound>(priority::kNormal, [cache](SessionBound& e) {
       Jid bare = e.session->jid().bare();
-      if (cache->contains(bare)) return Flow::Continue;
+      if (cache->holds(bare.str())) return Flow::Continue;
       Server& server = e.server;
       server.db().post(bare.str(), [&server, cache, bare](storage::Connection& c) {
         try {
@@ -226,15 +315,16 @@ struct Blocking {
     });
     ctx.on<SessionClosed>(priority::kNormal, [cache](SessionClosed& e) {
       Jid bare = e.session->jid().bare();
-      if (e.server.sessions().resources(bare).empty()) cache->erase(bare);
+      if (e.server.sessions().resources(bare).empty()) cache->evict(bare.str());
       return Flow::Continue;
     });
     ctx.on<AccountDeleted>(priority::kNormal, [cache](AccountDeleted& e) {
       Jid bare = e.account.bare();
-      cache->erase(bare);
-      e.server.db().post(bare.str(), [bare](storage::Connection& c) {
+      Server& server = e.server;
+      server.db().post(bare.str(), [&server, cache, bare](storage::Connection& c) {
         try {
           blocking::BlocklistStore(c).clear(bare);
+          refresh(server, *cache, c, bare);
         } catch (const std::exception& ex) {
           PLOG(Warn, "blocking") << "delete for " << bare.str() << " failed: " << ex.what();
         }
@@ -245,51 +335,58 @@ struct Blocking {
     // Outbound (§3.3): the account sends to a JID it blocked.
     ctx.on<StanzaFromClient>(priority::kFilter, [cache](StanzaFromClient& e) {
       Jid user = e.from.bare();
-      if (e.to.empty() || e.to.bare() == user) return Flow::Continue;
-      if (!any_match(cache->find(user), e.to)) return Flow::Continue;
-      const auto& name = e.stanza->name();
-      auto type = e.stanza->get("type");
-      if (name == "message" && type != "error" && e.origin)
-        refuse_outgoing(e);
-      else if (name == "iq" && (type == "get" || type == "set") && e.origin)
-        refuse_outgoing(e);
-      return Flow::Stop;  // presence, IQ results and errors: dropped
+      if (e.to.bare() == user || !e.origin || already_decided(e, user)) return Flow::Continue;
+      if (ListPtr list = cache->ready_or_defer(user.str())) {
+        if (!any_match(list, e.to)) return Flow::Continue;
+        apply(e, outbound(*e.stanza));
+        return Flow::Stop;
+      }
+      // Not loaded yet (just after login): decided on the account's worker, after the load.
+      StanzaFromClient copy{{e.server, e.stanza, e.from, e.to, e.origin, e.in_flight}};
+      e.server.db().post(user.str(), [cache, copy, user](storage::Connection& c) {
+        ListPtr list = load_for_decision(c, user);
+        if (!list) {
+          cannot_decide(copy);
+        } else if (any_match(list, copy.to)) {
+          apply(copy, outbound(*copy.stanza));
+        } else {
+          DecidedScope mark(copy.stanza.get(), user.str());
+          copy.server.router().from_client(copy.origin, copy.stanza, copy.in_flight);
+        }
+        cache->settle(user.str(), list, !copy.server.sessions().resources(user).empty());
+      });
+      return Flow::Stop;
     });
 
     // Inbound (§3.3): from a JID the recipient blocked.
-    auto inbound = [cache](StanzaEvent& e, std::string_view kind) {
+    auto filter = [cache](auto& e) {
       Jid user = e.to.bare();
-      Jid sender = e.from.bare();
-      if (sender == user) return Flow::Continue;
-      auto type = e.stanza->get("type");
-      if (any_match(cache->find(user), e.from)) {
-        if (kind == "message" && type != "error")
-          e.server.router().bounce(*e.stanza, "service-unavailable");
-        else if (kind == "iq" && (type == "get" || type == "set"))
-          e.server.router().bounce(*e.stanza, "service-unavailable");
-        return Flow::Stop;  // presence of every kind, IQ results and errors: dropped
-      }
-      // Presence the account itself sends (broadcasts, probe answers) does not reach the JIDs
-      // it blocked; unavailable does, so that blocking makes the account appear offline.
-      if (kind == "presence" && type != "unavailable" && e.server.is_local(e.from.domain()) &&
-          any_match(cache->find(sender), e.to))
+      if (e.from.bare() == user || already_decided(e, user)) return Flow::Continue;
+      Verdict v;
+      if (inert_when_offline(*e.stanza) && e.server.sessions().resources(user).empty()) {
+        v = inbound_verdict(*cache, e, nullptr);  // only the sender's list matters
+      } else if (ListPtr list = cache->ready_or_defer(user.str())) {
+        v = inbound_verdict(*cache, e, list);
+      } else {
+        defer_inbound(cache, e, user);
         return Flow::Stop;
-      return Flow::Continue;
+      }
+      if (v == Verdict::Pass) return Flow::Continue;
+      apply(e, v);
+      return Flow::Stop;
     };
-    ctx.on<MessageToBare>(priority::kFilter, [inbound](auto& e) { return inbound(e, "message"); });
-    ctx.on<MessageToFull>(priority::kFilter, [inbound](auto& e) { return inbound(e, "message"); });
-    ctx.on<PresenceToBare>(priority::kFilter,
-                           [inbound](auto& e) { return inbound(e, "presence"); });
-    ctx.on<PresenceToFull>(priority::kFilter,
-                           [inbound](auto& e) { return inbound(e, "presence"); });
-    ctx.on<IqToBare>(priority::kFilter, [inbound](auto& e) { return inbound(e, "iq"); });
-    ctx.on<IqToFull>(priority::kFilter, [inbound](auto& e) { return inbound(e, "iq"); });
+    ctx.on<MessageToBare>(priority::kFilter, filter);
+    ctx.on<MessageToFull>(priority::kFilter, filter);
+    ctx.on<PresenceToBare>(priority::kFilter, filter);
+    ctx.on<PresenceToFull>(priority::kFilter, filter);
+    ctx.on<IqToBare>(priority::kFilter, filter);
+    ctx.on<IqToFull>(priority::kFilter, filter);
     // Presence broadcasts to remote contacts the account blocked.
     ctx.on<StanzaToRemote>(priority::kFilter, [cache](StanzaToRemote& e) {
       if (e.stanza->name() != "presence" || e.stanza->get("type") == "unavailable")
         return Flow::Continue;
       Jid sender = e.from.bare();
-      if (!e.server.is_local(sender.domain()) || !any_match(cache->find(sender), e.to))
+      if (!e.server.is_local(sender.domain()) || !any_match(cache->find(sender.str()), e.to))
         return Flow::Continue;
       return Flow::Stop;
     });
