@@ -1,7 +1,9 @@
 // XEP-0191 Blocking Command: an account blocks JIDs (domains, bare or full JIDs, matched as in
-// §6); the server refuses or drops stanzas between the account and what it blocked, pushes
-// changes to the account's resources that asked for the list (like roster pushes) and tells
-// contacts with a presence subscription that the account went offline (and back on unblock).
+// §6). The server refuses what the account sends to them and drops or refuses what they send
+// to it, each stanza kind as §3.3 says; pushes changes to the account's resources that asked
+// for the list (§3.3, §3.4, like roster pushes); and sends unavailable to what may see the
+// account's presence when it is blocked, the current presence when it is unblocked.
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <unordered_map>
@@ -9,6 +11,7 @@
 #include "core/module.h"
 #include "im/presence.h"
 #include "im/roster_store.h"
+#include "im/subscription.h"
 #include "modules/blocking/blocklist.h"
 #include "modules/blocking/blocklist_cache.h"
 #include "modules/blocking/blocklist_store.h"
@@ -103,24 +106,58 @@ void push(Server& server, const Jid& bare, const xml::Element& payload) {
   }
 }
 
-// Contacts whose roster subscription lets them see the account's presence (RFC 6121 §3):
-// only bare account JIDs can be roster contacts.
-std::vector<Jid> presence_subscribers(storage::Connection& c, const Jid& user,
-                                      const std::vector<Jid>& jids) {
+// Where the account's presence goes that `items` now block or unblock, among the contacts
+// allowed to receive it (RFC 6121 §4.2.2: subscription 'from' or 'both'): the contact itself
+// when an item matches it (bare JID, domain), or the one resource a full-JID item names.
+// Contacts that `still_blocked` matches are left out.
+std::vector<Jid> presence_targets(storage::Connection& c, const Jid& user, const List& items,
+                                  const List& still_blocked = {}) {
   std::vector<Jid> out;
-  im::RosterStore roster(c);
-  for (const auto& j : jids) {
-    if (!j.has_local() || j.has_resource()) continue;
-    auto item = roster.item(user, j);
-    if (item && (item->subscription == im::Subscription::From ||
-                 item->subscription == im::Subscription::Both))
-      out.push_back(j);
+  if (items.empty()) return out;
+  for (const auto& contact : im::RosterStore(c).items(user)) {
+    if (!im::has_from(contact.subscription)) continue;
+    for (const auto& item : items) {
+      Jid target = item;
+      if (blocking::matches(item, contact.jid))
+        target = contact.jid;
+      else if (!item.has_resource() || item.bare() != contact.jid)
+        continue;
+      if (!any_match(still_blocked, target) &&
+          std::find(out.begin(), out.end(), target) == out.end())
+        out.push_back(std::move(target));
+    }
   }
   return out;
 }
 
+// Subscription requests from what was just blocked are dropped: the account could not answer
+// them any more (its presence to a blocked JID is refused) and they would be shown at every
+// login, since stored requests are delivered without routing.
+void drop_requests(storage::Connection& c, const Jid& user, const List& blocked) {
+  im::RosterStore roster(c);
+  for (const auto& request : roster.requests(user))
+    if (any_match(blocked, request.from)) roster.remove_request(user, request.from);
+}
+
+// Directed presence (RFC 6121 §4.6) the account's sessions sent to what was just blocked: it
+// counts as "allowed to receive presence" too, so those JIDs get unavailable now (and are
+// forgotten, so the session's end sends them nothing more).
+void end_directed_presence(Server& server, const Jid& user, const List& blocked) {
+  for (const auto& session : server.sessions().resources(user)) {
+    for (const auto& to : session->take_directed()) {
+      if (!any_match(blocked, to)) {
+        session->add_directed(to);
+        continue;
+      }
+      auto p = std::make_shared<xml::Element>("presence", std::string(stanza::kClientNs));
+      p->set("from", session->jid().str()).set("to", to.str()).set("type", "unavailable");
+      server.router().route(std::move(p));
+    }
+  }
+}
+
 // The <item jid=.../> children of a block/unblock; false (and an error sent) when malformed.
-bool parse_items(const IqRequest& iq, std::vector<Jid>& out) {
+bool parse_items(const IqRequest& iq, List& out) {
   for (const auto* item : iq.payload().children("item")) {
     auto j = Jid::parse(item->get("jid"));
     if (!item->has("jid") || !j) {
@@ -143,28 +180,44 @@ void refuse_outgoing(const StanzaEvent& e) {
 // What happens to a stanza between an account and a JID it blocked (§3.3).
 enum class Verdict { Pass, Drop, Refuse, Bounce };
 
-// Outbound: the account sends to a JID it blocked.
+// Outbound: the account sends to a JID it blocked. §3.3: not routed, answered not-acceptable
+// with <blocked/>; presence too (what a client sends with a 'to': directed presence and
+// subscription requests). Errors and IQ results are never answered (RFC 6120 §8.3.1).
 Verdict outbound(const xml::Element& s) {
   auto type = s.get("type");
-  if (s.name() == "message" && type != "error") return Verdict::Refuse;
-  if (s.name() == "iq" && (type == "get" || type == "set")) return Verdict::Refuse;
-  return Verdict::Drop;  // presence, IQ results and errors
+  if (type == "error" || (s.name() == "iq" && type == "result")) return Verdict::Drop;
+  return Verdict::Refuse;
 }
 
-// Inbound: a blocked JID sends to the account.
+// Inbound: a blocked JID sends to the account. §3.3: presence of every kind is dropped without
+// an answer; messages get service-unavailable (errors are never answered); IQ get/set get
+// service-unavailable, other IQs are dropped. The account appears offline to the blocked JID.
 Verdict inbound(const xml::Element& s) {
   auto type = s.get("type");
   if (s.name() == "message" && type != "error") return Verdict::Bounce;
   if (s.name() == "iq" && (type == "get" || type == "set")) return Verdict::Bounce;
-  return Verdict::Drop;  // presence of every kind, IQ results and errors
+  return Verdict::Drop;
+}
+
+// Presence the server sends on behalf of an account (broadcasts, probes, probe answers) never
+// reaches a JID the account blocked, except what takes presence away: unavailable (§3.3: the
+// blocked JID sees the account go offline) and the unsubscribe / unsubscribed that removing a
+// contact from the roster sends (RFC 6121 §2.5.2).
+bool withheld_from_blocked(const xml::Element& presence) {
+  auto type = presence.get("type");
+  return type != "unavailable" && type != "unsubscribe" && type != "unsubscribed";
+}
+
+// The user's own server (its domain, RFC 6120 §10.3) is not a contact: pings, pushes and
+// server announcements reach the account whatever its list says.
+bool own_server(const Jid& user, const Jid& j) {
+  return !j.has_local() && j.domain() == user.domain();
 }
 
 // The filters' decision for an inbound stanza to `e.to`'s account, given that account's list.
 Verdict inbound_verdict(const Cache& cache, const StanzaEvent& e, const ListPtr& list) {
   if (any_match(list, e.from)) return inbound(*e.stanza);
-  // Presence the account itself sends (broadcasts, probe answers) does not reach the JIDs it
-  // blocked; unavailable does, so that blocking makes the account appear offline.
-  if (e.stanza->name() == "presence" && e.stanza->get("type") != "unavailable" &&
+  if (e.stanza->name() == "presence" && withheld_from_blocked(*e.stanza) &&
       e.server.is_local(e.from.domain()) && any_match(cache.find(e.from.bare().str()), e.to))
     return Verdict::Drop;
   return Verdict::Pass;
@@ -238,33 +291,37 @@ struct Blocking {
     });
 
     ctx.iq(kNs, "block", IqType::Set, IqScope::Self, [cache](const IqRequest& iq) {
-      std::vector<Jid> jids;
+      List jids;
       if (!parse_items(iq, jids)) return;
-      if (jids.empty()) return iq.error("bad-request", "block needs at least one item");
+      if (jids.empty()) return iq.error("bad-request", "block needs at least one item");  // §3.3
       Jid user = iq.to();
       iq.server().db().post(user.str(), [iq, user, jids, cache](storage::Connection& c) {
         Server& server = iq.server();
+        List added;  // not blocked before: only these change what anyone sees
         std::vector<Jid> notify;
         try {
           blocking::BlocklistStore store(c);
           c.transaction([&] {
-            for (const auto& j : jids) store.add(user, j);
+            for (const auto& j : jids)
+              if (store.add(user, j)) added.push_back(j);
+            drop_requests(c, user, added);
           });
           refresh(server, *cache, c, user);
-          notify = presence_subscribers(c, user, jids);
+          notify = presence_targets(c, user, added);
         } catch (const std::exception& e) {
           PLOG(Warn, "blocking") << "block for " << user.str() << " failed: " << e.what();
           return iq.error("internal-server-error");
         }
         iq.reply();
         push(server, user, command("block", jids));
-        // §3.3: the blocked contact sees the account go offline.
+        // §3.3: what may see the account's presence now sees it go offline.
         for (const auto& j : notify) im::send_unavailable(server, user, j);
+        end_directed_presence(server, user, added);
       });
     });
 
     ctx.iq(kNs, "unblock", IqType::Set, IqScope::Self, [cache](const IqRequest& iq) {
-      std::vector<Jid> jids;
+      List jids;
       if (!parse_items(iq, jids)) return;
       Jid user = iq.to();
       iq.server().db().post(user.str(), [iq, user, jids, cache](storage::Connection& c) {
@@ -272,7 +329,7 @@ struct Blocking {
         std::vector<Jid> notify;
         try {
           blocking::BlocklistStore store(c);
-          std::vector<Jid> removed;
+          List removed;
           c.transaction([&] {
             if (jids.empty()) {  // §3.5: unblock all
               removed = store.items(user);
@@ -282,16 +339,16 @@ struct Blocking {
                 if (store.remove(user, j)) removed.push_back(j);
             }
           });
-          refresh(server, *cache, c, user);
-          notify = presence_subscribers(c, user, removed);
+          ListPtr now = refresh(server, *cache, c, user);
+          notify = presence_targets(c, user, removed, *now);
         } catch (const std::exception& e) {
           PLOG(Warn, "blocking") << "unblock for " << user.str() << " failed: " << e.what();
           return iq.error("internal-server-error");
         }
         iq.reply();
-        push(server, user, command("unblock", jids));
-        // §3.4: the contact gets the account's current presence again (unless still blocked,
-        // e.g. by its domain: the presence filter below drops it then).
+        push(server, user, command("unblock", jids));  // §3.5: an empty <unblock/> for "all"
+        // §3.4: what may see the account's presence gets its current presence again (not a
+        // JID still blocked by another item, e.g. its domain).
         for (const auto& j : notify) im::send_current_presence(server, user, j);
       });
     });
@@ -335,7 +392,8 @@ struct Blocking {
     // Outbound (§3.3): the account sends to a JID it blocked.
     ctx.on<StanzaFromClient>(priority::kFilter, [cache](StanzaFromClient& e) {
       Jid user = e.from.bare();
-      if (e.to.bare() == user || !e.origin || already_decided(e, user)) return Flow::Continue;
+      if (e.to.bare() == user || own_server(user, e.to) || !e.origin || already_decided(e, user))
+        return Flow::Continue;
       if (ListPtr list = cache->ready_or_defer(user.str())) {
         if (!any_match(list, e.to)) return Flow::Continue;
         apply(e, outbound(*e.stanza));
@@ -361,7 +419,8 @@ struct Blocking {
     // Inbound (§3.3): from a JID the recipient blocked.
     auto filter = [cache](auto& e) {
       Jid user = e.to.bare();
-      if (e.from.bare() == user || already_decided(e, user)) return Flow::Continue;
+      if (e.from.bare() == user || own_server(user, e.from) || already_decided(e, user))
+        return Flow::Continue;
       Verdict v;
       if (inert_when_offline(*e.stanza) && e.server.sessions().resources(user).empty()) {
         v = inbound_verdict(*cache, e, nullptr);  // only the sender's list matters
@@ -381,9 +440,9 @@ struct Blocking {
     ctx.on<PresenceToFull>(priority::kFilter, filter);
     ctx.on<IqToBare>(priority::kFilter, filter);
     ctx.on<IqToFull>(priority::kFilter, filter);
-    // Presence broadcasts to remote contacts the account blocked.
+    // Presence the server sends for the account to remote JIDs it blocked.
     ctx.on<StanzaToRemote>(priority::kFilter, [cache](StanzaToRemote& e) {
-      if (e.stanza->name() != "presence" || e.stanza->get("type") == "unavailable")
+      if (e.stanza->name() != "presence" || !withheld_from_blocked(*e.stanza))
         return Flow::Continue;
       Jid sender = e.from.bare();
       if (!e.server.is_local(sender.domain()) || !any_match(cache->find(sender.str()), e.to))
