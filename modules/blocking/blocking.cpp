@@ -96,7 +96,9 @@ void push(Server& server, const Jid& bare, const xml::Element& payload) {
   for (const auto& s : server.sessions().resources(bare)) {
     auto st = s->find_state<Requested>();
     if (!st || !st->yes) continue;
-    auto iq = std::make_shared<xml::Element>("iq");
+    // In jabber:client: an element without a namespace would be written with xmlns='' and
+    // no client would take it for an IQ.
+    auto iq = std::make_shared<xml::Element>("iq", std::string(stanza::kClientNs));
     iq->set("type", "set");
     iq->set("from", bare.str());
     iq->set("to", s->jid().str());
