@@ -182,6 +182,12 @@ void refuse_outgoing(const StanzaEvent& e) {
 // What happens to a stanza between an account and a JID it blocked (§3.3).
 enum class Verdict { Pass, Drop, Refuse, Bounce };
 
+// The not-acceptable answer refuse_outgoing() sends: it comes "from" the blocked JID.
+bool is_refusal(const xml::Element& s) {
+  const auto* error = s.child("error");
+  return stanza::is_error(s) && error && error->child("blocked", kErrorsNs);
+}
+
 // Outbound: the account sends to a JID it blocked. §3.3: not routed, answered not-acceptable
 // with <blocked/>; presence too (what a client sends with a 'to': directed presence and
 // subscription requests). Errors and IQ results are never answered (RFC 6120 §8.3.1).
@@ -275,8 +281,20 @@ bool inert_when_offline(const xml::Element& s) {
 }
 
 struct Blocking {
-  explicit Blocking(ModuleContext& ctx) : cache_(std::make_shared<Cache>()) {
+  struct Config {
+    // Items one account may block: every list an online account has is held in memory and
+    // matched against each of its stanzas.
+    int64_t max_items = 1000;
+    static Config parse(const ConfigSection& s) {
+      Config c;
+      c.max_items = s.integer("max_items", c.max_items, 1, 1000000);
+      return c;
+    }
+  };
+
+  Blocking(ModuleContext& ctx, const Config& config) : cache_(std::make_shared<Cache>()) {
     auto cache = cache_;
+    const auto max_items = static_cast<size_t>(config.max_items);
 
     ctx.iq(kNs, "blocklist", IqType::Get, IqScope::Self, [cache](const IqRequest& iq) {
       if (iq.origin()) iq.origin()->state<Requested>()->yes = true;
@@ -292,17 +310,24 @@ struct Blocking {
       });
     });
 
-    ctx.iq(kNs, "block", IqType::Set, IqScope::Self, [cache](const IqRequest& iq) {
+    ctx.iq(kNs, "block", IqType::Set, IqScope::Self, [cache, max_items](const IqRequest& iq) {
       List jids;
       if (!parse_items(iq, jids)) return;
       if (jids.empty()) return iq.error("bad-request", "block needs at least one item");  // §3.3
       Jid user = iq.to();
-      iq.server().db().post(user.str(), [iq, user, jids, cache](storage::Connection& c) {
+      iq.server().db().post(user.str(), [iq, user, jids, cache, max_items](storage::Connection& c) {
         Server& server = iq.server();
         List added;  // not blocked before: only these change what anyone sees
         std::vector<Jid> notify;
         try {
           blocking::BlocklistStore store(c);
+          List before = store.items(user);
+          size_t fresh = 0;
+          for (const auto& j : jids)
+            fresh += std::find(before.begin(), before.end(), j) == before.end();
+          if (before.size() + fresh > max_items)
+            return iq.error(stanza::ErrorType::Modify, "policy-violation",
+                            "at most " + std::to_string(max_items) + " blocked JIDs");
           c.transaction([&] {
             for (const auto& j : jids)
               if (store.add(user, j)) added.push_back(j);
@@ -442,6 +467,24 @@ struct Blocking {
     ctx.on<PresenceToFull>(priority::kFilter, filter);
     ctx.on<IqToBare>(priority::kFilter, filter);
     ctx.on<IqToFull>(priority::kFilter, filter);
+    // At delivery, on the session's strand: what the account blocked reaches none of its
+    // sessions however it got there (a message offline storage kept before the block, a
+    // response to a request sent before it); and presence for a contact's bare JID, which
+    // goes to all of the contact's resources, skips one the sender blocked by its full JID.
+    ctx.on<StanzaToClient>(priority::kFilter, [cache](StanzaToClient& e) {
+      if (!cache->anyone_blocks() || !e.stanza) return Flow::Continue;
+      auto from = Jid::parse(e.stanza->get("from"));
+      if (!from) return Flow::Continue;
+      Jid user = e.session->jid().bare();
+      if (from->bare() == user || own_server(user, *from)) return Flow::Continue;
+      if (any_match(cache->find(user.str()), *from) && !is_refusal(*e.stanza)) return Flow::Stop;
+      if (e.stanza->name() == "presence" && withheld_from_blocked(*e.stanza) &&
+          e.server.is_local(from->domain()) &&
+          any_match(cache->find(from->bare().str()), e.session->jid()))
+        return Flow::Stop;
+      return Flow::Continue;
+    });
+
     // Presence the server sends for the account to remote JIDs it blocked.
     ctx.on<StanzaToRemote>(priority::kFilter, [cache](StanzaToRemote& e) {
       if (e.stanza->name() != "presence" || !withheld_from_blocked(*e.stanza))
