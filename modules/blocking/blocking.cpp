@@ -296,7 +296,7 @@ struct Blocking {
     auto cache = cache_;
     const auto max_items = static_cast<size_t>(config.max_items);
 
-    ctx.iq(kNs, "blocklist", IqType::Get, IqScope::Self, [cache](const IqRequest& iq) {
+    auto get_list = [cache](const IqRequest& iq) {
       if (iq.origin()) iq.origin()->state<Requested>()->yes = true;
       Jid user = iq.to();
       iq.server().db().post(user.str(), [iq, user, cache](storage::Connection& c) {
@@ -308,9 +308,9 @@ struct Blocking {
           iq.error("internal-server-error");
         }
       });
-    });
+    };
 
-    ctx.iq(kNs, "block", IqType::Set, IqScope::Self, [cache, max_items](const IqRequest& iq) {
+    auto block = [cache, max_items](const IqRequest& iq) {
       List jids;
       if (!parse_items(iq, jids)) return;
       if (jids.empty()) return iq.error("bad-request", "block needs at least one item");  // §3.3
@@ -345,9 +345,9 @@ struct Blocking {
         for (const auto& j : notify) im::send_unavailable(server, user, j);
         end_directed_presence(server, user, added);
       });
-    });
+    };
 
-    ctx.iq(kNs, "unblock", IqType::Set, IqScope::Self, [cache](const IqRequest& iq) {
+    auto unblock = [cache](const IqRequest& iq) {
       List jids;
       if (!parse_items(iq, jids)) return;
       Jid user = iq.to();
@@ -378,9 +378,13 @@ struct Blocking {
         // JID still blocked by another item, e.g. its domain).
         for (const auto& j : notify) im::send_current_presence(server, user, j);
       });
-    });
+    };
 
+    // §3.1: a feature of the server, not of each account's disco#info.
     ctx.feature(kNs, FeatureScope::Host);
+    ctx.iq(kNs, "blocklist", IqType::Get, IqScope::Self, get_list, /*advertise=*/false);
+    ctx.iq(kNs, "block", IqType::Set, IqScope::Self, block, false);
+    ctx.iq(kNs, "unblock", IqType::Set, IqScope::Self, unblock, false);
 
     // Hold the list while the account has a session: loaded when its first session binds.
     // Stanzas that come before it is loaded are decided on the account's worker, after it.

@@ -130,6 +130,13 @@ TEST_F(BlockingTest, ServerAdvertisesTheFeature) {
   bool found = false;
   for (const Node* f : info->child("query")->all("feature")) found |= f->attr("var") == kBlocking;
   EXPECT_TRUE(found) << info->raw;  // §3.1
+  // A feature of the server, not of the account.
+  auto account = c->iq(
+      "<iq type='get' to='ba@localhost' id='d2'>"
+      "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+  ASSERT_TRUE(account && account->child("query")) << (account ? account->raw : "");
+  for (const Node* f : account->child("query")->all("feature"))
+    EXPECT_NE(f->attr("var"), kBlocking) << account->raw;
 }
 
 TEST_F(BlockingTest, ListBlockUnblockOneAndUnblockAll) {
