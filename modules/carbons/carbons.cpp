@@ -2,7 +2,8 @@
 // one-to-one conversations, what the other devices sent (<sent/>, §8) and what they received
 // (<received/>, §7), by the rules of §6.1 (eligibility.h). Copies are made at priority::kCopy,
 // after offline storage and the archive have had their say and before the core delivers the
-// original.
+// original. With stream management, a copy is never redelivered, and a message a session
+// never acknowledged does not go again to the devices that already had a copy of it.
 #include <array>
 #include <atomic>
 #include <functional>
@@ -182,6 +183,25 @@ struct Carbons {
       }
       if (copies > 0)
         for (size_t i : plan.targets) remember(m, sessions[i], e.from);
+      return Flow::Continue;
+    });
+
+    // XEP-0198: a session ended with messages it never acknowledged. A carbon is only a copy:
+    // the original went its own way, so the copy is not delivered again anywhere.
+    ctx.on<MessageUndelivered>(priority::kFilter, [](MessageUndelivered& e) {
+      return is_carbon(*e.stanza) ? Flow::Stop : Flow::Continue;
+    });
+    // An eligible original did reach the account's other carbons-enabled devices as a copy
+    // (and the device that sent it, for a message between two of the user's devices): the
+    // core's redelivery to another resource skips them.
+    ctx.on<MessageUndelivered>(priority::kCopy, [&server](MessageUndelivered& e) {
+      const auto& m = *e.stanza;
+      auto from = Jid::parse(m.get("from"));
+      if (!from || !eligible(m, Direction::Received, *from)) return Flow::Continue;
+      for (const auto& s : server.sessions().resources(e.session->jid().bare())) {
+        if (s == e.session) continue;
+        if (enabled(s) || s->jid() == *from) e.skip.push_back(s);
+      }
       return Flow::Continue;
     });
   }
