@@ -15,6 +15,7 @@
 #include "modules/blocking/blocklist.h"
 #include "modules/blocking/blocklist_cache.h"
 #include "modules/blocking/blocklist_store.h"
+#include "modules/blocking/decisions.h"
 #include "router/registry.h"
 #include "router/router.h"
 #include "router/stanza_events.h"
@@ -37,6 +38,7 @@ struct Requested {
 };
 
 using blocking::Cache;
+using blocking::Decisions;
 
 // Loads the account's list from storage and hands it to the cache (held while the account has
 // a session). On the account's database worker.
@@ -45,33 +47,6 @@ ListPtr refresh(Server& server, Cache& cache, storage::Connection& c, const Jid&
   cache.store(bare.str(), list, !server.sessions().resources(bare).empty());
   return list;
 }
-
-// A stanza decided on a database worker is fired again from the top; its own filter knows it
-// by this mark and lets it through (the mark names the stanza and the account whose list
-// decided, so the other party's filter still runs).
-struct Decided {
-  const xml::Element* stanza = nullptr;
-  const std::string* account = nullptr;
-};
-thread_local Decided t_decided;
-
-bool already_decided(const StanzaEvent& e, const Jid& account) {
-  return t_decided.stanza == e.stanza.get() && t_decided.account &&
-         *t_decided.account == account.str();
-}
-
-class DecidedScope {
- public:
-  DecidedScope(const xml::Element* stanza, const std::string& account) : saved_(t_decided) {
-    t_decided = {stanza, &account};
-  }
-  ~DecidedScope() { t_decided = saved_; }
-  DecidedScope(const DecidedScope&) = delete;
-  DecidedScope& operator=(const DecidedScope&) = delete;
-
- private:
-  Decided saved_;
-};
 
 // As the router answers a failed handler (DESIGN §4): a reply is due to messages and IQ
 // requests, never to errors.
@@ -255,20 +230,22 @@ void cannot_decide(const StanzaEvent& e) {
 // Decides an inbound stanza of type E on the recipient account's worker, then fires E again
 // for it if it passes. `in_flight` goes along, so XEP-0198 counts it handled only after that.
 template <class E>
-void defer_inbound(const std::shared_ptr<Cache>& cache, const E& e, const Jid& account) {
+void defer_inbound(const std::shared_ptr<Cache>& cache, const std::shared_ptr<Decisions>& decisions,
+                   const E& e, const Jid& account) {
   E copy{{e.server, e.stanza, e.from, e.to, e.origin, e.in_flight}};
-  e.server.db().post(account.str(), [cache, copy, account](storage::Connection& c) mutable {
-    ListPtr list = load_for_decision(c, account);
-    if (!list) {
-      cannot_decide(copy);
-    } else if (Verdict v = inbound_verdict(*cache, copy, list); v != Verdict::Pass) {
-      apply(copy, v);
-    } else {
-      DecidedScope mark(copy.stanza.get(), account.str());
-      if (copy.server.hooks().fire(copy).failed) cannot_decide(copy);
-    }
-    cache->settle(account.str(), list, !copy.server.sessions().resources(account).empty());
-  });
+  e.server.db().post(
+      account.str(), [cache, decisions, copy, account](storage::Connection& c) mutable {
+        ListPtr list = load_for_decision(c, account);
+        if (!list) {
+          cannot_decide(copy);
+        } else if (Verdict v = inbound_verdict(*cache, copy, list); v != Verdict::Pass) {
+          apply(copy, v);
+        } else {
+          decisions->passed(copy.stanza, account.str());
+          if (copy.server.hooks().fire(copy).failed) cannot_decide(copy);
+        }
+        cache->settle(account.str(), list, !copy.server.sessions().resources(account).empty());
+      });
 }
 
 // Stanzas that change nothing for an account without sessions need no decision when its list
@@ -294,6 +271,7 @@ struct Blocking {
 
   Blocking(ModuleContext& ctx, const Config& config) : cache_(std::make_shared<Cache>()) {
     auto cache = cache_;
+    auto decisions = std::make_shared<Decisions>();
     const auto max_items = static_cast<size_t>(config.max_items);
 
     auto get_list = [cache](const IqRequest& iq) {
@@ -421,9 +399,10 @@ struct Blocking {
     });
 
     // Outbound (§3.3): the account sends to a JID it blocked.
-    ctx.on<StanzaFromClient>(priority::kFilter, [cache](StanzaFromClient& e) {
+    ctx.on<StanzaFromClient>(priority::kFilter, [cache, decisions](StanzaFromClient& e) {
       Jid user = e.from.bare();
-      if (e.to.bare() == user || own_server(user, e.to) || !e.origin || already_decided(e, user))
+      if (e.to.bare() == user || own_server(user, e.to) || !e.origin ||
+          decisions->decided(e.stanza.get(), user.str()))
         return Flow::Continue;
       if (ListPtr list = cache->ready_or_defer(user.str())) {
         if (!any_match(list, e.to)) return Flow::Continue;
@@ -432,14 +411,14 @@ struct Blocking {
       }
       // Not loaded yet (just after login): decided on the account's worker, after the load.
       StanzaFromClient copy{{e.server, e.stanza, e.from, e.to, e.origin, e.in_flight}};
-      e.server.db().post(user.str(), [cache, copy, user](storage::Connection& c) {
+      e.server.db().post(user.str(), [cache, decisions, copy, user](storage::Connection& c) {
         ListPtr list = load_for_decision(c, user);
         if (!list) {
           cannot_decide(copy);
         } else if (any_match(list, copy.to)) {
           apply(copy, outbound(*copy.stanza));
         } else {
-          DecidedScope mark(copy.stanza.get(), user.str());
+          decisions->passed(copy.stanza, user.str());
           copy.server.router().from_client(copy.origin, copy.stanza, copy.in_flight);
         }
         cache->settle(user.str(), list, !copy.server.sessions().resources(user).empty());
@@ -448,9 +427,10 @@ struct Blocking {
     });
 
     // Inbound (§3.3): from a JID the recipient blocked.
-    auto filter = [cache](auto& e) {
+    auto filter = [cache, decisions](auto& e) {
       Jid user = e.to.bare();
-      if (e.from.bare() == user || own_server(user, e.from) || already_decided(e, user))
+      if (e.from.bare() == user || own_server(user, e.from) ||
+          decisions->decided(e.stanza.get(), user.str()))
         return Flow::Continue;
       Verdict v;
       if (inert_when_offline(*e.stanza) && e.server.sessions().resources(user).empty()) {
@@ -458,7 +438,7 @@ struct Blocking {
       } else if (ListPtr list = cache->ready_or_defer(user.str())) {
         v = inbound_verdict(*cache, e, list);
       } else {
-        defer_inbound(cache, e, user);
+        defer_inbound(cache, decisions, e, user);
         return Flow::Stop;
       }
       if (v == Verdict::Pass) return Flow::Continue;
