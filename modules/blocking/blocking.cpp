@@ -1,7 +1,9 @@
 // XEP-0191 Blocking Command: an account blocks JIDs (domains, bare or full JIDs, matched as in
-// §3); the server refuses or drops stanzas between the account and what it blocked, pushes
-// changes to the account's resources that asked for the list (like roster pushes) and tells
-// contacts with a presence subscription that the account went offline (and back on unblock).
+// §6). The server refuses what the account sends to them and drops or refuses what they send
+// to it, each stanza kind as §3.3 says; pushes changes to the account's resources that asked
+// for the list (§3.3, §3.4, like roster pushes); and sends unavailable to what may see the
+// account's presence when it is blocked, the current presence when it is unblocked.
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <unordered_map>
@@ -9,7 +11,11 @@
 #include "core/module.h"
 #include "im/presence.h"
 #include "im/roster_store.h"
+#include "im/subscription.h"
+#include "modules/blocking/blocklist.h"
+#include "modules/blocking/blocklist_cache.h"
 #include "modules/blocking/blocklist_store.h"
+#include "modules/blocking/decisions.h"
 #include "router/registry.h"
 #include "router/router.h"
 #include "router/stanza_events.h"
@@ -22,68 +28,35 @@ namespace {
 constexpr const char* kNs = "urn:xmpp:blocking";
 constexpr const char* kErrorsNs = "urn:xmpp:blocking:errors";
 
-using List = std::vector<Jid>;
-using ListPtr = std::shared_ptr<const List>;
+using blocking::any_match;
+using blocking::List;
+using blocking::ListPtr;
 
 // A session that asked for the blocklist gets pushes (§3.3, §3.4).
 struct Requested {
   std::atomic<bool> yes{false};
 };
 
-// §3 JID matching: full JID and domain/resource match only themselves, a bare JID matches all
-// its resources, a domain matches itself, everything at it and its subdomains.
-bool matches(const Jid& item, const Jid& j) {
-  if (item.has_resource()) return item == j;
-  if (item.has_local()) return j.bare() == item;
-  std::string_view d = j.domain(), blocked = item.domain();
-  if (d == blocked) return true;
-  return d.size() > blocked.size() && d.ends_with(blocked) &&
-         d[d.size() - blocked.size() - 1] == '.';
+using blocking::Cache;
+using blocking::Decisions;
+
+// Loads the account's list from storage and hands it to the cache (held while the account has
+// a session). On the account's database worker.
+ListPtr refresh(Server& server, Cache& cache, storage::Connection& c, const Jid& bare) {
+  auto list = std::make_shared<const List>(blocking::BlocklistStore(c).items(bare));
+  cache.store(bare.str(), list, !server.sessions().resources(bare).empty());
+  return list;
 }
 
-bool any_match(const ListPtr& list, const Jid& j) {
-  if (!list) return false;
-  for (const auto& item : *list)
-    if (matches(item, j)) return true;
-  return false;
-}
-
-// The blocklists of accounts with a session, so filters never touch the database. Lists are
-// immutable snapshots: readers copy the pointer under the mutex and match outside it.
-class Cache {
- public:
-  ListPtr find(const Jid& bare) const {
-    std::lock_guard lock(mutex_);
-    auto it = lists_.find(bare.str());
-    return it == lists_.end() ? nullptr : it->second;
+// As the router answers a failed handler (DESIGN §4): a reply is due to messages and IQ
+// requests, never to errors.
+bool reply_due(const xml::Element& stanza) {
+  if (stanza::is_error(stanza)) return false;
+  if (stanza.name() == "iq") {
+    auto type = stanza.get("type");
+    return type == "get" || type == "set";
   }
-  bool contains(const Jid& bare) const {
-    std::lock_guard lock(mutex_);
-    return lists_.count(bare.str()) > 0;
-  }
-  void set(const Jid& bare, List list) {
-    auto p = std::make_shared<const List>(std::move(list));
-    std::lock_guard lock(mutex_);
-    lists_[bare.str()] = std::move(p);
-  }
-  void erase(const Jid& bare) {
-    std::lock_guard lock(mutex_);
-    lists_.erase(bare.str());
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::unordered_map<std::string, ListPtr> lists_;
-};
-
-// Loads the list from storage into the cache, if the account still has a session (a list
-// loaded for an account that just went away would never be evicted).
-void refresh(Server& server, Cache& cache, storage::Connection& c, const Jid& bare) {
-  auto list = blocking::BlocklistStore(c).items(bare);
-  if (!server.sessions().resources(bare).empty())
-    cache.set(bare, std::move(list));
-  else
-    cache.erase(bare);
+  return stanza.name() == "message";
 }
 
 xml::Element command(const std::string& name, const std::vector<Jid>& jids) {
@@ -98,7 +71,9 @@ void push(Server& server, const Jid& bare, const xml::Element& payload) {
   for (const auto& s : server.sessions().resources(bare)) {
     auto st = s->find_state<Requested>();
     if (!st || !st->yes) continue;
-    auto iq = std::make_shared<xml::Element>("iq");
+    // In jabber:client: an element without a namespace would be written with xmlns='' and
+    // no client would take it for an IQ.
+    auto iq = std::make_shared<xml::Element>("iq", std::string(stanza::kClientNs));
     iq->set("type", "set");
     iq->set("from", bare.str());
     iq->set("to", s->jid().str());
@@ -108,24 +83,58 @@ void push(Server& server, const Jid& bare, const xml::Element& payload) {
   }
 }
 
-// Contacts whose roster subscription lets them see the account's presence (RFC 6121 §3):
-// only bare account JIDs can be roster contacts.
-std::vector<Jid> presence_subscribers(storage::Connection& c, const Jid& user,
-                                      const std::vector<Jid>& jids) {
+// Where the account's presence goes that `items` now block or unblock, among the contacts
+// allowed to receive it (RFC 6121 §4.2.2: subscription 'from' or 'both'): the contact itself
+// when an item matches it (bare JID, domain), or the one resource a full-JID item names.
+// Contacts that `still_blocked` matches are left out.
+std::vector<Jid> presence_targets(storage::Connection& c, const Jid& user, const List& items,
+                                  const List& still_blocked = {}) {
   std::vector<Jid> out;
-  im::RosterStore roster(c);
-  for (const auto& j : jids) {
-    if (!j.has_local() || j.has_resource()) continue;
-    auto item = roster.item(user, j);
-    if (item && (item->subscription == im::Subscription::From ||
-                 item->subscription == im::Subscription::Both))
-      out.push_back(j);
+  if (items.empty()) return out;
+  for (const auto& contact : im::RosterStore(c).items(user)) {
+    if (!im::has_from(contact.subscription)) continue;
+    for (const auto& item : items) {
+      Jid target = item;
+      if (blocking::matches(item, contact.jid))
+        target = contact.jid;
+      else if (!item.has_resource() || item.bare() != contact.jid)
+        continue;
+      if (!any_match(still_blocked, target) &&
+          std::find(out.begin(), out.end(), target) == out.end())
+        out.push_back(std::move(target));
+    }
   }
   return out;
 }
 
+// Subscription requests from what was just blocked are dropped: the account could not answer
+// them any more (its presence to a blocked JID is refused) and they would be shown at every
+// login, since stored requests are delivered without routing.
+void drop_requests(storage::Connection& c, const Jid& user, const List& blocked) {
+  im::RosterStore roster(c);
+  for (const auto& request : roster.requests(user))
+    if (any_match(blocked, request.from)) roster.remove_request(user, request.from);
+}
+
+// Directed presence (RFC 6121 §4.6) the account's sessions sent to what was just blocked: it
+// counts as "allowed to receive presence" too, so those JIDs get unavailable now (and are
+// forgotten, so the session's end sends them nothing more).
+void end_directed_presence(Server& server, const Jid& user, const List& blocked) {
+  for (const auto& session : server.sessions().resources(user)) {
+    for (const auto& to : session->take_directed()) {
+      if (!any_match(blocked, to)) {
+        session->add_directed(to);
+        continue;
+      }
+      auto p = std::make_shared<xml::Element>("presence", std::string(stanza::kClientNs));
+      p->set("from", session->jid().str()).set("to", to.str()).set("type", "unavailable");
+      server.router().route(std::move(p));
+    }
+  }
+}
+
 // The <item jid=.../> children of a block/unblock; false (and an error sent) when malformed.
-bool parse_items(const IqRequest& iq, std::vector<Jid>& out) {
+bool parse_items(const IqRequest& iq, List& out) {
   for (const auto* item : iq.payload().children("item")) {
     auto j = Jid::parse(item->get("jid"));
     if (!item->has("jid") || !j) {
@@ -145,54 +154,179 @@ void refuse_outgoing(const StanzaEvent& e) {
   Router::deliver(e.origin, std::move(reply));
 }
 
-struct Blocking {
-  explicit Blocking(ModuleContext& ctx) : cache_(std::make_shared<Cache>()) {
-    auto cache = cache_;
+// What happens to a stanza between an account and a JID it blocked (§3.3).
+enum class Verdict { Pass, Drop, Refuse, Bounce };
 
-    ctx.iq(kNs, "blocklist", IqType::Get, IqScope::Self, [cache](const IqRequest& iq) {
+// The not-acceptable answer refuse_outgoing() sends: it comes "from" the blocked JID.
+bool is_refusal(const xml::Element& s) {
+  const auto* error = s.child("error");
+  return stanza::is_error(s) && error && error->child("blocked", kErrorsNs);
+}
+
+// Outbound: the account sends to a JID it blocked. §3.3: not routed, answered not-acceptable
+// with <blocked/>; presence too (what a client sends with a 'to': directed presence and
+// subscription requests). Errors and IQ results are never answered (RFC 6120 §8.3.1).
+Verdict outbound(const xml::Element& s) {
+  auto type = s.get("type");
+  if (type == "error" || (s.name() == "iq" && type == "result")) return Verdict::Drop;
+  return Verdict::Refuse;
+}
+
+// Inbound: a blocked JID sends to the account. §3.3: presence of every kind is dropped without
+// an answer; messages get service-unavailable (errors are never answered); IQ get/set get
+// service-unavailable, other IQs are dropped. The account appears offline to the blocked JID.
+Verdict inbound(const xml::Element& s) {
+  auto type = s.get("type");
+  if (s.name() == "message" && type != "error") return Verdict::Bounce;
+  if (s.name() == "iq" && (type == "get" || type == "set")) return Verdict::Bounce;
+  return Verdict::Drop;
+}
+
+// Presence the server sends on behalf of an account (broadcasts, probes, probe answers) never
+// reaches a JID the account blocked, except what takes presence away: unavailable (§3.3: the
+// blocked JID sees the account go offline) and the unsubscribe / unsubscribed that removing a
+// contact from the roster sends (RFC 6121 §2.5.2).
+bool withheld_from_blocked(const xml::Element& presence) {
+  auto type = presence.get("type");
+  return type != "unavailable" && type != "unsubscribe" && type != "unsubscribed";
+}
+
+// The user's own server (its domain, RFC 6120 §10.3) is not a contact: pings, pushes and
+// server announcements reach the account whatever its list says.
+bool own_server(const Jid& user, const Jid& j) {
+  return !j.has_local() && j.domain() == user.domain();
+}
+
+// The filters' decision for an inbound stanza to `e.to`'s account, given that account's list.
+Verdict inbound_verdict(const Cache& cache, const StanzaEvent& e, const ListPtr& list) {
+  if (any_match(list, e.from)) return inbound(*e.stanza);
+  if (e.stanza->name() == "presence" && withheld_from_blocked(*e.stanza) &&
+      e.server.is_local(e.from.domain()) && any_match(cache.find(e.from.bare().str()), e.to))
+    return Verdict::Drop;
+  return Verdict::Pass;
+}
+
+void apply(const StanzaEvent& e, Verdict v) {
+  if (v == Verdict::Refuse && e.origin) refuse_outgoing(e);
+  if (v == Verdict::Bounce) e.server.router().bounce(*e.stanza, "service-unavailable");
+}
+
+// Loads `account`'s list on its worker for a deferred stanza; null (and logged) on failure.
+ListPtr load_for_decision(storage::Connection& c, const Jid& account) {
+  try {
+    return std::make_shared<const List>(blocking::BlocklistStore(c).items(account));
+  } catch (const std::exception& ex) {
+    PLOG(Warn, "blocking") << "loading the blocklist of " << account.str()
+                           << " failed: " << ex.what();
+    return nullptr;
+  }
+}
+
+// The stanza cannot be decided (its list did not load): answered as a failed handler is.
+void cannot_decide(const StanzaEvent& e) {
+  if (reply_due(*e.stanza)) e.server.router().bounce(*e.stanza, "internal-server-error");
+}
+
+// Decides an inbound stanza of type E on the recipient account's worker, then fires E again
+// for it if it passes. `in_flight` goes along, so XEP-0198 counts it handled only after that.
+template <class E>
+void defer_inbound(const std::shared_ptr<Cache>& cache, const std::shared_ptr<Decisions>& decisions,
+                   const E& e, const Jid& account) {
+  E copy{{e.server, e.stanza, e.from, e.to, e.origin, e.in_flight}};
+  e.server.db().post(
+      account.str(), [cache, decisions, copy, account](storage::Connection& c) mutable {
+        ListPtr list = load_for_decision(c, account);
+        if (!list) {
+          cannot_decide(copy);
+        } else if (Verdict v = inbound_verdict(*cache, copy, list); v != Verdict::Pass) {
+          apply(copy, v);
+        } else {
+          decisions->passed(copy.stanza, account.str());
+          if (copy.server.hooks().fire(copy).failed) cannot_decide(copy);
+        }
+        cache->settle(account.str(), list, !copy.server.sessions().resources(account).empty());
+      });
+}
+
+// Stanzas that change nothing for an account without sessions need no decision when its list
+// is not held: presence updates and errors, IQ responses, error messages are dropped anyway.
+bool inert_when_offline(const xml::Element& s) {
+  auto type = s.get("type");
+  if (s.name() == "presence") return type.empty() || type == "unavailable" || type == "error";
+  if (s.name() == "iq") return type == "result" || type == "error";
+  return type == "error";
+}
+
+struct Blocking {
+  struct Config {
+    // Items one account may block: every list an online account has is held in memory and
+    // matched against each of its stanzas.
+    int64_t max_items = 1000;
+    static Config parse(const ConfigSection& s) {
+      Config c;
+      c.max_items = s.integer("max_items", c.max_items, 1, 1000000);
+      return c;
+    }
+  };
+
+  Blocking(ModuleContext& ctx, const Config& config) : cache_(std::make_shared<Cache>()) {
+    auto cache = cache_;
+    auto decisions = std::make_shared<Decisions>();
+    const auto max_items = static_cast<size_t>(config.max_items);
+
+    auto get_list = [cache](const IqRequest& iq) {
       if (iq.origin()) iq.origin()->state<Requested>()->yes = true;
       Jid user = iq.to();
       iq.server().db().post(user.str(), [iq, user, cache](storage::Connection& c) {
         try {
-          auto list = blocking::BlocklistStore(c).items(user);
-          xml::Element reply = command("blocklist", list);
-          if (!iq.server().sessions().resources(user).empty()) cache->set(user, std::move(list));
-          iq.reply(std::move(reply));
+          ListPtr list = refresh(iq.server(), *cache, c, user);
+          iq.reply(command("blocklist", *list));
         } catch (const std::exception& e) {
           PLOG(Warn, "blocking") << "load for " << user.str() << " failed: " << e.what();
           iq.error("internal-server-error");
         }
       });
-    });
+    };
 
-    ctx.iq(kNs, "block", IqType::Set, IqScope::Self, [cache](const IqRequest& iq) {
-      std::vector<Jid> jids;
+    auto block = [cache, max_items](const IqRequest& iq) {
+      List jids;
       if (!parse_items(iq, jids)) return;
-      if (jids.empty()) return iq.error("bad-request", "block needs at least one item");
+      if (jids.empty()) return iq.error("bad-request", "block needs at least one item");  // §3.3
       Jid user = iq.to();
-      iq.server().db().post(user.str(), [iq, user, jids, cache](storage::Connection& c) {
+      iq.server().db().post(user.str(), [iq, user, jids, cache, max_items](storage::Connection& c) {
         Server& server = iq.server();
+        List added;  // not blocked before: only these change what anyone sees
         std::vector<Jid> notify;
         try {
           blocking::BlocklistStore store(c);
+          List before = store.items(user);
+          size_t fresh = 0;
+          for (const auto& j : jids)
+            fresh += std::find(before.begin(), before.end(), j) == before.end();
+          if (before.size() + fresh > max_items)
+            return iq.error(stanza::ErrorType::Modify, "policy-violation",
+                            "at most " + std::to_string(max_items) + " blocked JIDs");
           c.transaction([&] {
-            for (const auto& j : jids) store.add(user, j);
+            for (const auto& j : jids)
+              if (store.add(user, j)) added.push_back(j);
+            drop_requests(c, user, added);
           });
           refresh(server, *cache, c, user);
-          notify = presence_subscribers(c, user, jids);
+          notify = presence_targets(c, user, added);
         } catch (const std::exception& e) {
           PLOG(Warn, "blocking") << "block for " << user.str() << " failed: " << e.what();
           return iq.error("internal-server-error");
         }
         iq.reply();
         push(server, user, command("block", jids));
-        // §3.3: the blocked contact sees the account go offline.
+        // §3.3: what may see the account's presence now sees it go offline.
         for (const auto& j : notify) im::send_unavailable(server, user, j);
+        end_directed_presence(server, user, added);
       });
-    });
+    };
 
-    ctx.iq(kNs, "unblock", IqType::Set, IqScope::Self, [cache](const IqRequest& iq) {
-      std::vector<Jid> jids;
+    auto unblock = [cache](const IqRequest& iq) {
+      List jids;
       if (!parse_items(iq, jids)) return;
       Jid user = iq.to();
       iq.server().db().post(user.str(), [iq, user, jids, cache](storage::Connection& c) {
@@ -200,7 +334,7 @@ struct Blocking {
         std::vector<Jid> notify;
         try {
           blocking::BlocklistStore store(c);
-          std::vector<Jid> removed;
+          List removed;
           c.transaction([&] {
             if (jids.empty()) {  // §3.5: unblock all
               removed = store.items(user);
@@ -210,26 +344,31 @@ struct Blocking {
                 if (store.remove(user, j)) removed.push_back(j);
             }
           });
-          refresh(server, *cache, c, user);
-          notify = presence_subscribers(c, user, removed);
+          ListPtr now = refresh(server, *cache, c, user);
+          notify = presence_targets(c, user, removed, *now);
         } catch (const std::exception& e) {
           PLOG(Warn, "blocking") << "unblock for " << user.str() << " failed: " << e.what();
           return iq.error("internal-server-error");
         }
         iq.reply();
-        push(server, user, command("unblock", jids));
-        // §3.4: the contact gets the account's current presence again (unless still blocked,
-        // e.g. by its domain: the presence filter below drops it then).
+        push(server, user, command("unblock", jids));  // §3.5: an empty <unblock/> for "all"
+        // §3.4: what may see the account's presence gets its current presence again (not a
+        // JID still blocked by another item, e.g. its domain).
         for (const auto& j : notify) im::send_current_presence(server, user, j);
       });
-    });
+    };
 
+    // §3.1: a feature of the server, not of each account's disco#info.
     ctx.feature(kNs, FeatureScope::Host);
+    ctx.iq(kNs, "blocklist", IqType::Get, IqScope::Self, get_list, /*advertise=*/false);
+    ctx.iq(kNs, "block", IqType::Set, IqScope::Self, block, false);
+    ctx.iq(kNs, "unblock", IqType::Set, IqScope::Self, unblock, false);
 
-    // Load the list when an account's first session binds.
+    // Hold the list while the account has a session: loaded when its first session binds.
+    // Stanzas that come before it is loaded are decided on the account's worker, after it.
     ctx.on<SessionBound>(priority::kNormal, [cache](SessionBound& e) {
       Jid bare = e.session->jid().bare();
-      if (cache->contains(bare)) return Flow::Continue;
+      if (cache->holds(bare.str())) return Flow::Continue;
       Server& server = e.server;
       server.db().post(bare.str(), [&server, cache, bare](storage::Connection& c) {
         try {
@@ -242,15 +381,16 @@ struct Blocking {
     });
     ctx.on<SessionClosed>(priority::kNormal, [cache](SessionClosed& e) {
       Jid bare = e.session->jid().bare();
-      if (e.server.sessions().resources(bare).empty()) cache->erase(bare);
+      if (e.server.sessions().resources(bare).empty()) cache->evict(bare.str());
       return Flow::Continue;
     });
     ctx.on<AccountDeleted>(priority::kNormal, [cache](AccountDeleted& e) {
       Jid bare = e.account.bare();
-      cache->erase(bare);
-      e.server.db().post(bare.str(), [bare](storage::Connection& c) {
+      Server& server = e.server;
+      server.db().post(bare.str(), [&server, cache, bare](storage::Connection& c) {
         try {
           blocking::BlocklistStore(c).clear(bare);
+          refresh(server, *cache, c, bare);
         } catch (const std::exception& ex) {
           PLOG(Warn, "blocking") << "delete for " << bare.str() << " failed: " << ex.what();
         }
@@ -259,53 +399,82 @@ struct Blocking {
     });
 
     // Outbound (§3.3): the account sends to a JID it blocked.
-    ctx.on<StanzaFromClient>(priority::kFilter, [cache](StanzaFromClient& e) {
+    ctx.on<StanzaFromClient>(priority::kFilter, [cache, decisions](StanzaFromClient& e) {
       Jid user = e.from.bare();
-      if (e.to.empty() || e.to.bare() == user) return Flow::Continue;
-      if (!any_match(cache->find(user), e.to)) return Flow::Continue;
-      const auto& name = e.stanza->name();
-      auto type = e.stanza->get("type");
-      if (name == "message" && type != "error" && e.origin)
-        refuse_outgoing(e);
-      else if (name == "iq" && (type == "get" || type == "set") && e.origin)
-        refuse_outgoing(e);
-      return Flow::Stop;  // presence, IQ results and errors: dropped
+      if (e.to.bare() == user || own_server(user, e.to) || !e.origin ||
+          decisions->decided(e.stanza.get(), user.str()))
+        return Flow::Continue;
+      if (ListPtr list = cache->ready_or_defer(user.str())) {
+        if (!any_match(list, e.to)) return Flow::Continue;
+        apply(e, outbound(*e.stanza));
+        return Flow::Stop;
+      }
+      // Not loaded yet (just after login): decided on the account's worker, after the load.
+      StanzaFromClient copy{{e.server, e.stanza, e.from, e.to, e.origin, e.in_flight}};
+      e.server.db().post(user.str(), [cache, decisions, copy, user](storage::Connection& c) {
+        ListPtr list = load_for_decision(c, user);
+        if (!list) {
+          cannot_decide(copy);
+        } else if (any_match(list, copy.to)) {
+          apply(copy, outbound(*copy.stanza));
+        } else {
+          decisions->passed(copy.stanza, user.str());
+          copy.server.router().from_client(copy.origin, copy.stanza, copy.in_flight);
+        }
+        cache->settle(user.str(), list, !copy.server.sessions().resources(user).empty());
+      });
+      return Flow::Stop;
     });
 
     // Inbound (§3.3): from a JID the recipient blocked.
-    auto inbound = [cache](StanzaEvent& e, std::string_view kind) {
+    auto filter = [cache, decisions](auto& e) {
       Jid user = e.to.bare();
-      Jid sender = e.from.bare();
-      if (sender == user) return Flow::Continue;
-      auto type = e.stanza->get("type");
-      if (any_match(cache->find(user), e.from)) {
-        if (kind == "message" && type != "error")
-          e.server.router().bounce(*e.stanza, "service-unavailable");
-        else if (kind == "iq" && (type == "get" || type == "set"))
-          e.server.router().bounce(*e.stanza, "service-unavailable");
-        return Flow::Stop;  // presence of every kind, IQ results and errors: dropped
+      if (e.from.bare() == user || own_server(user, e.from) ||
+          decisions->decided(e.stanza.get(), user.str()))
+        return Flow::Continue;
+      Verdict v;
+      if (inert_when_offline(*e.stanza) && e.server.sessions().resources(user).empty()) {
+        v = inbound_verdict(*cache, e, nullptr);  // only the sender's list matters
+      } else if (ListPtr list = cache->ready_or_defer(user.str())) {
+        v = inbound_verdict(*cache, e, list);
+      } else {
+        defer_inbound(cache, decisions, e, user);
+        return Flow::Stop;
       }
-      // Presence the account itself sends (broadcasts, probe answers) does not reach the JIDs
-      // it blocked; unavailable does, so that blocking makes the account appear offline.
-      if (kind == "presence" && type != "unavailable" && e.server.is_local(e.from.domain()) &&
-          any_match(cache->find(sender), e.to))
+      if (v == Verdict::Pass) return Flow::Continue;
+      apply(e, v);
+      return Flow::Stop;
+    };
+    ctx.on<MessageToBare>(priority::kFilter, filter);
+    ctx.on<MessageToFull>(priority::kFilter, filter);
+    ctx.on<PresenceToBare>(priority::kFilter, filter);
+    ctx.on<PresenceToFull>(priority::kFilter, filter);
+    ctx.on<IqToBare>(priority::kFilter, filter);
+    ctx.on<IqToFull>(priority::kFilter, filter);
+    // At delivery, on the session's strand: what the account blocked reaches none of its
+    // sessions however it got there (a message offline storage kept before the block, a
+    // response to a request sent before it); and presence for a contact's bare JID, which
+    // goes to all of the contact's resources, skips one the sender blocked by its full JID.
+    ctx.on<StanzaToClient>(priority::kFilter, [cache](StanzaToClient& e) {
+      if (!cache->anyone_blocks() || !e.stanza) return Flow::Continue;
+      auto from = Jid::parse(e.stanza->get("from"));
+      if (!from) return Flow::Continue;
+      Jid user = e.session->jid().bare();
+      if (from->bare() == user || own_server(user, *from)) return Flow::Continue;
+      if (any_match(cache->find(user.str()), *from) && !is_refusal(*e.stanza)) return Flow::Stop;
+      if (e.stanza->name() == "presence" && withheld_from_blocked(*e.stanza) &&
+          e.server.is_local(from->domain()) &&
+          any_match(cache->find(from->bare().str()), e.session->jid()))
         return Flow::Stop;
       return Flow::Continue;
-    };
-    ctx.on<MessageToBare>(priority::kFilter, [inbound](auto& e) { return inbound(e, "message"); });
-    ctx.on<MessageToFull>(priority::kFilter, [inbound](auto& e) { return inbound(e, "message"); });
-    ctx.on<PresenceToBare>(priority::kFilter,
-                           [inbound](auto& e) { return inbound(e, "presence"); });
-    ctx.on<PresenceToFull>(priority::kFilter,
-                           [inbound](auto& e) { return inbound(e, "presence"); });
-    ctx.on<IqToBare>(priority::kFilter, [inbound](auto& e) { return inbound(e, "iq"); });
-    ctx.on<IqToFull>(priority::kFilter, [inbound](auto& e) { return inbound(e, "iq"); });
-    // Presence broadcasts to remote contacts the account blocked.
+    });
+
+    // Presence the server sends for the account to remote JIDs it blocked.
     ctx.on<StanzaToRemote>(priority::kFilter, [cache](StanzaToRemote& e) {
-      if (e.stanza->name() != "presence" || e.stanza->get("type") == "unavailable")
+      if (e.stanza->name() != "presence" || !withheld_from_blocked(*e.stanza))
         return Flow::Continue;
       Jid sender = e.from.bare();
-      if (!e.server.is_local(sender.domain()) || !any_match(cache->find(sender), e.to))
+      if (!e.server.is_local(sender.domain()) || !any_match(cache->find(sender.str()), e.to))
         return Flow::Continue;
       return Flow::Stop;
     });

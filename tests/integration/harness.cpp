@@ -353,10 +353,14 @@ std::vector<std::string> ServerProcess::sessions() const {
 CommandResult run_slixmpp(const ServerProcess& server, const std::string& script,
                           const std::vector<std::string>& args, const std::string& password,
                           std::chrono::milliseconds bound) {
-  std::vector<std::string> argv = {
-      "/usr/bin/python3", source_dir() + "/tests/integration/slixmpp/" + script,
-      "--port",           std::to_string(server.c2s_port()),
-      "--password",       password};
+  // -B: no __pycache__ written into the source tree.
+  std::vector<std::string> argv = {"/usr/bin/python3",
+                                   "-B",
+                                   source_dir() + "/tests/integration/slixmpp/" + script,
+                                   "--port",
+                                   std::to_string(server.c2s_port()),
+                                   "--password",
+                                   password};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_command(argv, bound);
 }
