@@ -92,13 +92,6 @@ std::string chat(const std::string& to, const std::string& id, const std::string
          "</body></message>";
 }
 
-// Everything `c` sent before has been routed once the server answers a ping after it.
-void settle(StropheClient& c) {
-  auto r = c.iq("<iq type='get' id='" + c.next_id() +
-                "' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>");
-  ASSERT_TRUE(r && r->attr("type") == "result");
-}
-
 // The error a blocked JID's messages and requests get: the account looks offline, and nothing
 // tells the sender it is blocked.
 void expect_unavailable_error(const std::optional<Node>& e) {

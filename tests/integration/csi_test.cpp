@@ -49,14 +49,6 @@ struct User {
   }
 };
 
-// Everything `c` sent before has reached the user's session once the server answers this (and
-// libstrophe only writes while its loop runs, which waiting for the answer does).
-void settle(StropheClient& c) {
-  auto r = c.iq("<iq type='get' id='" + c.next_id() +
-                "' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>");
-  ASSERT_TRUE(r && r->attr("type") == "result");
-}
-
 void send(StropheClient& c, const std::string& xml) {
   c.send(xml);
   settle(c);

@@ -36,6 +36,16 @@ namespace {
 std::mutex g_live_mutex;
 std::vector<const ServerProcess*> g_live;
 
+// The inside of a YAML double-quoted scalar.
+std::string yaml_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
 std::string env_or(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
   return v && *v ? v : fallback;
@@ -230,9 +240,11 @@ std::string ServerProcess::cert_path(const std::string& domain) const {
 }
 
 void ServerProcess::write_config() {
-  c2s_port_ = free_port();
-  do tls_port_ = free_port();
-  while (tls_port_ == c2s_port_);
+  if (c2s_port_ == 0) {  // a restart keeps its ports
+    c2s_port_ = free_port();
+    do tls_port_ = free_port();
+    while (tls_port_ == c2s_port_);
+  }
   for (const auto& d : {kHost, kHost2})
     make_certificate(d, cert_path(d), dir_.path() + "/" + d + ".key");
 
@@ -247,7 +259,10 @@ void ServerProcess::write_config() {
     << "listeners:\n"
     << "  - { type: c2s, address: \"127.0.0.1\", port: " << c2s_port_ << " }\n"
     << "  - { type: c2s_direct_tls, address: \"127.0.0.1\", port: " << tls_port_ << " }\n"
-    << "storage:\n  backend: sqlite\n  workers: 2\n"
+    << (options_.postgresql.empty()
+            ? std::string("storage:\n  backend: sqlite\n  workers: 2\n")
+            : "storage:\n  backend: postgresql\n  workers: 2\n  postgresql: \"" +
+                  yaml_escape(options_.postgresql) + "\"\n")
     << "log:\n  level: " << options_.log_level << "\n"
     << "threads: 2\n";
   if (!options_.c2s.empty()) {
@@ -300,6 +315,13 @@ bool ServerProcess::start() {
   error_ = "parleyd did not accept connections on port " + std::to_string(c2s_port_) +
            " within 20 s\n" + log();
   return false;
+}
+
+void ServerProcess::kill_now() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+  pid_ = -1;
 }
 
 int ServerProcess::stop() {

@@ -76,6 +76,9 @@ struct ServerOptions {
   // "3"}}}}. Values are written as given (YAML).
   std::map<std::string, std::map<std::string, std::string>> module_options;
   std::string log_level = "info";
+  // A libpq connection string: the server stores everything in PostgreSQL instead of SQLite
+  // (see storage::testing::TestDatabase for a fresh schema per test).
+  std::string postgresql;
 };
 
 class ServerProcess {
@@ -91,6 +94,9 @@ class ServerProcess {
   // SIGTERM, wait (bounded) for exit. Returns the exit status (0 = clean), -1 if it had to be
   // killed, or the negated signal number if a signal ended it.
   int stop();
+  // SIGKILL: the process dies at once, in the middle of whatever it was doing (crash tests).
+  // start() afterwards brings it back on the same data directory and ports.
+  void kill_now();
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
 

@@ -54,13 +54,6 @@ auto by_id(const std::string& id) {
   return [id](const Node& n) { return n.name == "message" && n.attr("id") == id; };
 }
 
-// Every stanza `c` sent before this has been routed once the server answers a later ping.
-void settle(StropheClient& c) {
-  auto r = c.iq("<iq type='get' id='" + c.next_id() +
-                "' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>");
-  ASSERT_TRUE(r && r->attr("type") == "result");
-}
-
 // The stanza-ids of a message by 'by'.
 std::vector<std::string> stanza_ids(const Node& m, const std::string& by) {
   std::vector<std::string> out;
