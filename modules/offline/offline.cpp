@@ -18,6 +18,7 @@
 #include "router/stanza_events.h"
 #include "storage/account_store.h"
 #include "xep/delay.h"
+#include "xep/stanza_id.h"
 #include "xep/stored_element.h"
 
 namespace parley {
@@ -25,7 +26,6 @@ namespace {
 
 constexpr const char* kHintsNs = "urn:xmpp:hints";                              // XEP-0334
 constexpr const char* kChatStatesNs = "http://jabber.org/protocol/chatstates";  // XEP-0085
-constexpr const char* kSidNs = "urn:xmpp:sid:0";                                // XEP-0359
 
 int64_t now_ms() {
   using namespace std::chrono;
@@ -57,11 +57,13 @@ bool worth_storing(const xml::Element& m) {
   return false;
 }
 
-// The account's own archive id of the message (XEP-0359), set by the archive before us.
+// The id that recognises the same message stored twice: the account's own archive id
+// (XEP-0359, set by the archive before us), or, for a message the archive did not keep, the
+// same stable id derived from the sender's id for it.
 std::string stanza_id_of(const xml::Element& m, const Jid& account) {
-  for (const xml::Element* sid : m.children("stanza-id", kSidNs))
-    if (sid->get("by") == account.str()) return std::string(sid->get("id"));
-  return {};
+  if (auto sid = xep::sid::find_stanza_id(m, account.str())) return sid->id;
+  auto from = Jid::parse(m.get("from"));
+  return from ? xep::sid::archive_id(m, from->bare_str(), account.str()) : std::string();
 }
 
 // The sessions a message to the bare JID goes to now (RFC 6121 §8.5.2.1.1), never `except`.
