@@ -101,9 +101,9 @@ struct Csi {
       return Flow::Continue;
     });
 
-    // A resumed session, if the core announces it as bound: what the old connection held goes
-    // out now rather than with the first stanza of the new one.
-    ctx.on<SessionBound>(priority::kNormal, [](SessionBound& e) {
+    // A resumed session starts active (§5.2): what the old connection held goes out now
+    // rather than with the first stanza of the new one.
+    ctx.on<SessionResumed>(priority::kNormal, [](SessionResumed& e) {
       auto st = e.session->find_state<ClientState>();
       if (!st) return Flow::Continue;
       std::vector<csi::Stanza> held;

@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/server.h"
 #include "router/registry.h"
+#include "router/stanza_events.h"
 
 namespace parley::c2s {
 
@@ -210,6 +211,8 @@ void ClientSession::resumed(const std::shared_ptr<ClientSession>& old, HandOver 
     send(std::move(bytes));
   }
   arm_timer(server().config().c2s.ping_interval, TimerPurpose::Keepalive);
+  SessionResumed event{server(), shared_from_this(), old};
+  server().hooks().fire(event);
   replay_held_input();
 }
 

@@ -127,6 +127,15 @@ struct SessionBound {
   Server& server;
   SessionPtr session;
 };
+// A session went on over a new connection (XEP-0198 §5 resumption): `session` took over
+// `previous`'s state — presence, feature state, unacknowledged stanzas — and stays bound and
+// available; no SessionBound or SessionClosed is fired for either.
+struct SessionResumed {
+  static constexpr std::string_view kName = "session/resumed";
+  Server& server;
+  SessionPtr session;
+  SessionPtr previous;
+};
 // The session sent available presence (RFC 6121 §4.2, §4.4), after IM processed it. Fired for
 // every available presence, `initial` for the first one; offline storage (XEP-0160) delivers
 // once the session's priority is non-negative.

@@ -13,6 +13,7 @@ class StreamManagementTest : public ServerSuite<StreamManagementTest> {
     ServerOptions o = with_users({"sa", "sb", "sc", "sd", "se", "sf", "sg", "sh", "si", "sj", "sk",
                                   "sl", "sm", "sn", "so", "sp"});
     o.modules.push_back("offline");
+    o.modules.push_back("csi");
     // Short enough that the "not resumed in time" tests finish quickly; long enough that a
     // resumption in the other tests never races it under ASan.
     o.c2s = {{"resume_timeout", "3s"}, {"max_unacked_stanzas", "10"}};
@@ -309,6 +310,35 @@ TEST_F(StreamManagementTest, TooManyUnacknowledgedStanzasEndTheSession) {
   ASSERT_TRUE(go_online(*fresh));
   for (int i = 0; i < 12; ++i)
     EXPECT_TRUE(fresh->wait_for(message_id("f" + std::to_string(i)))) << i;
+}
+
+// XEP-0352 §5.2: a resumed stream starts active, so what client state indication held for
+// the old connection goes out right after <resumed/>, without waiting for something urgent.
+TEST_F(StreamManagementTest, ResumedStreamGetsWhatWasHeldWhileInactive) {
+  auto a = sm_login(port(), "sg", "pocket");
+  ASSERT_TRUE(a);
+  a->raw().send("<inactive xmlns='urn:xmpp:csi:0'/>");
+  auto b = client("sh", "desk");
+  ASSERT_TRUE(b->connected());
+  b->send("<presence to='sg@localhost/pocket'><status>held</status></presence>");
+  settle(*b);
+  // Held: the presence reached a's session before a's <r/> (b settled first), and the <a/>
+  // answering it, which is not a stanza and is never held, came without it. (A ping would not
+  // do: its answer is urgent and releases what is held.)
+  a->request_ack();
+  ASSERT_TRUE(a->wait_acked(a->sent()));
+  EXPECT_FALSE(
+      std::any_of(a->received().begin(), a->received().end(), presence_from("sh@localhost/desk")));
+  const std::string id = a->sm_id();
+  const uint32_t h = a->handled();
+  a->drop();
+  SmClient again(port());
+  auto r = again.resume("sg", kPassword, id, h);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->name, "resumed") << r->raw;
+  auto p = again.wait_for(presence_from("sh@localhost/desk"));
+  ASSERT_TRUE(p) << "what was held while inactive did not come after resumption";
+  EXPECT_EQ(p->child("status")->text, "held");
 }
 
 // Real client libraries: libstrophe and slixmpp enable stream management themselves and

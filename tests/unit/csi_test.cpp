@@ -282,15 +282,15 @@ TEST_F(CsiModule, ResumedStreamStartsActive) {
   EXPECT_EQ(resumed->take(), (std::vector<csi::Stanza>{p, q}));
 }
 
-TEST_F(CsiModule, ResumedSessionAnnouncedAsBoundFlushesAtOnce) {
+TEST_F(CsiModule, ResumedSessionFlushesAtOnce) {
   auto old_connection = session("juliet@capulet.example/phone");
   ASSERT_TRUE(nonza(old_connection, "inactive"));
   auto p = presence("romeo@montague.example/orchard");
   old_connection->deliver(p);
   auto resumed = session("juliet@capulet.example/phone");
   resumed->resume_from(*old_connection);
-  SessionBound bound{*server_, resumed};
-  server_->hooks().fire(bound);
+  SessionResumed event{*server_, resumed, old_connection};
+  server_->hooks().fire(event);
   EXPECT_EQ(resumed->take(), (std::vector<csi::Stanza>{p}));
 }
 
