@@ -100,7 +100,7 @@ void Server::start() {
   if (!config_.log_file.empty() && !log::set_file(config_.log_file))
     throw std::runtime_error("log.file: cannot open " + config_.log_file);
 
-  impl_->db = storage::Database::open(config_.database);
+  impl_->db = storage::Database::open(config_.database, &impl_->metrics);
   impl_->tls = std::make_unique<TlsContexts>(config_);
   impl_->im = std::make_unique<Im>(*this);
   impl_->modules.load_all(config_.modules);

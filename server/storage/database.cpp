@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "storage/backend.h"
 #include "storage/migrations.h"
 
@@ -57,6 +58,23 @@ void migrate_logged(Connection& c) {
 // Writes joined into one transaction at most: bounds the time a batch holds the write lock.
 constexpr size_t kMaxBatch = 256;
 
+// What the pool counts, when the server gave it somewhere to (DESIGN §7).
+struct PoolMetrics {
+  explicit PoolMetrics(Metrics& m)
+      : queued(m.get("parley_storage_queued", "", "gauge",
+                     "Database work waiting for a worker, or running")),
+        writes(m.get("parley_storage_writes_total", "", "counter",
+                     "Message-path writes (offline storage, archive)")),
+        commits(m.get("parley_storage_group_commits_total", "", "counter",
+                      "Transactions the message-path writes were committed in")),
+        commit_us(m.get("parley_storage_group_commit_microseconds_total", "", "counter",
+                        "Time spent running and committing message-path writes")) {}
+  Metric& queued;
+  Metric& writes;
+  Metric& commits;
+  Metric& commit_us;
+};
+
 class Worker {
  public:
   struct Item {
@@ -64,7 +82,8 @@ class Worker {
     Database::Done done;  // set for write(): joins the group commit
   };
 
-  explicit Worker(std::unique_ptr<Connection> c) : conn_(std::move(c)) {}
+  Worker(std::unique_ptr<Connection> c, PoolMetrics* metrics)
+      : conn_(std::move(c)), metrics_(metrics) {}
 
   void start(unsigned index) {
     thread_ = std::thread([this, index] { run(index); });
@@ -77,6 +96,7 @@ class Worker {
       if (stopping_) return false;
       queue_.push_back(std::move(item));
     }
+    if (metrics_) metrics_->queued.inc();
     cv_.notify_one();
     return true;
   }
@@ -123,6 +143,7 @@ class Worker {
         run_writes(index, batch);
       else
         run_one(index, batch.front().work);
+      if (metrics_) metrics_->queued.dec(static_cast<int64_t>(batch.size()));
       {
         std::lock_guard lock(mutex_);
         busy_ = false;
@@ -141,25 +162,47 @@ class Worker {
     }
   }
 
+  // One transaction for the whole batch. The fast path runs the writes back to back; only
+  // when one of them throws is the batch rolled back and run again with a savepoint around
+  // each write, so that the failing one alone is lost (Database::write: work may run twice).
   void run_writes(unsigned index, std::vector<Item>& batch) {
     std::vector<bool> ok(batch.size(), false);
     bool committed = false;
+    auto started = std::chrono::steady_clock::now();
     try {
       conn_->begin();
-      for (size_t i = 0; i < batch.size(); ++i) {
-        try {
-          conn_->transaction([&] { batch[i].work(*conn_); });  // a savepoint each
-          ok[i] = true;
-        } catch (const std::exception& e) {
-          PLOG(Error, "storage") << "worker " << index << ": write failed: " << e.what();
-        }
-      }
+      for (auto& item : batch) item.work(*conn_);
       conn_->commit();
       committed = true;
-    } catch (const std::exception& e) {
+      ok.assign(batch.size(), true);
+    } catch (const std::exception&) {
       conn_->rollback();
-      PLOG(Error, "storage") << "worker " << index << ": commit of " << batch.size()
-                             << " writes failed: " << e.what();
+    }
+    if (!committed) {
+      try {
+        conn_->begin();
+        for (size_t i = 0; i < batch.size(); ++i) {
+          try {
+            conn_->transaction([&] { batch[i].work(*conn_); });  // a savepoint each
+            ok[i] = true;
+          } catch (const std::exception& e) {
+            PLOG(Error, "storage") << "worker " << index << ": write failed: " << e.what();
+          }
+        }
+        conn_->commit();
+        committed = true;
+      } catch (const std::exception& e) {
+        conn_->rollback();
+        PLOG(Error, "storage") << "worker " << index << ": commit of " << batch.size()
+                               << " writes failed: " << e.what();
+      }
+    }
+    if (metrics_) {
+      metrics_->writes.inc(static_cast<int64_t>(batch.size()));
+      metrics_->commits.inc();
+      metrics_->commit_us.inc(std::chrono::duration_cast<std::chrono::microseconds>(
+                                  std::chrono::steady_clock::now() - started)
+                                  .count());
     }
     for (size_t i = 0; i < batch.size(); ++i) {
       try {
@@ -171,6 +214,7 @@ class Worker {
   }
 
   std::unique_ptr<Connection> conn_;
+  PoolMetrics* metrics_;
   std::thread thread_;
   std::mutex mutex_;
   std::condition_variable cv_;
@@ -182,8 +226,9 @@ class Worker {
 
 class Pool final : public Database {
  public:
-  Pool(Backend backend, std::vector<std::unique_ptr<Worker>> workers)
-      : backend_(backend), workers_(std::move(workers)) {
+  Pool(Backend backend, std::vector<std::unique_ptr<Worker>> workers,
+       std::unique_ptr<PoolMetrics> metrics)
+      : backend_(backend), metrics_(std::move(metrics)), workers_(std::move(workers)) {
     for (unsigned i = 0; i < workers_.size(); ++i) workers_[i]->start(i);
   }
   ~Pool() override { drain(); }
@@ -225,6 +270,7 @@ class Pool final : public Database {
   }
 
   Backend backend_;
+  std::unique_ptr<PoolMetrics> metrics_;  // declared before the workers that point to it
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<size_t> next_{0};
   std::mutex drain_mutex_;
@@ -238,19 +284,21 @@ std::unique_ptr<Connection> connect(const DatabaseConfig& config) {
   return c;
 }
 
-std::unique_ptr<Database> Database::open(const DatabaseConfig& config) {
+std::unique_ptr<Database> Database::open(const DatabaseConfig& config, Metrics* metrics) {
   unsigned n = config.workers ? config.workers : 1;
+  auto counters = metrics ? std::make_unique<PoolMetrics>(*metrics) : nullptr;
   std::vector<std::unique_ptr<Worker>> workers;
   workers.reserve(n);
   // Migrate on the first connection before any other exists, so no worker ever sees a
   // half-migrated schema.
-  workers.push_back(std::make_unique<Worker>(connect(config)));
-  for (unsigned i = 1; i < n; ++i) workers.push_back(std::make_unique<Worker>(open_one(config)));
+  workers.push_back(std::make_unique<Worker>(connect(config), counters.get()));
+  for (unsigned i = 1; i < n; ++i)
+    workers.push_back(std::make_unique<Worker>(open_one(config), counters.get()));
   PLOG(Info, "storage") << "database open: "
                         << (config.backend == Backend::SQLite ? "sqlite " + config.sqlite_path
                                                               : std::string("postgresql"))
                         << ", " << n << " workers";
-  return std::make_unique<Pool>(config.backend, std::move(workers));
+  return std::make_unique<Pool>(config.backend, std::move(workers), std::move(counters));
 }
 
 }  // namespace parley::storage

@@ -15,6 +15,11 @@
 #include <variant>
 #include <vector>
 
+namespace parley {
+class Metric;
+class Metrics;
+}  // namespace parley
+
 namespace parley::storage {
 
 enum class Backend { SQLite, PostgreSQL };
@@ -88,18 +93,22 @@ class Database {
  public:
   using Work = std::function<void(Connection&)>;
 
-  // Connects `workers` connections and migrates the schema. Throws DatabaseError.
-  static std::unique_ptr<Database> open(const DatabaseConfig& config);
+  // Connects `workers` connections and migrates the schema. Throws DatabaseError. With
+  // `metrics`, the pool counts its work there (queue depth, writes, group commits, commit time).
+  static std::unique_ptr<Database> open(const DatabaseConfig& config, Metrics* metrics = nullptr);
   virtual ~Database() = default;
 
   // Queue work on a worker chosen by key (same key = same worker, FIFO). Exceptions thrown by
   // the work are logged; work that must report errors catches them itself.
   virtual void post(std::string_view key, Work work) = 0;
   // A write on the message path (offline storage, archive), with group commit (DESIGN §6):
-  // consecutive writes queued on one worker share one transaction, each under its own
-  // savepoint. `done(true)` runs once the shared transaction has committed; `done(false)` when
-  // this write threw (it alone is rolled back, and logged) or the commit failed. Same key =
-  // same worker and order as post(). `done` runs on the worker thread and must not block.
+  // consecutive writes queued on one worker share one transaction. `done(true)` runs once the
+  // shared transaction has committed; `done(false)` when this write threw (it alone is lost,
+  // and logged) or the commit failed. When a write of the batch throws, the batch is rolled
+  // back and run again with a savepoint around each write, so `work` may run twice: it must
+  // only touch the database, and leave other effects (delivering, replying) to `done`. Same
+  // key = same worker and order as post(). `done` runs on the worker thread, in order, before
+  // the worker's next job, and must not block.
   using Done = std::function<void(bool committed)>;
   virtual void write(std::string_view key, Work work, Done done) = 0;
   // Wait until every queued item has run, including what running items queue meanwhile, and
