@@ -32,11 +32,15 @@ class SqliteConnection final : public Connection {
     sqlite3_busy_timeout(db_, kBusyTimeoutMs);
     // WAL: concurrent readers with one writer; NORMAL is durable across application crashes
     // and only loses the last commits on power loss, which is the documented WAL trade-off.
-    // foreign_keys is per connection and off by default in SQLite.
+    // foreign_keys is per connection and off by default in SQLite. A 16 MiB page cache per
+    // connection (the default is 2 MiB) holds the hot ends of the archive's indexes; the
+    // database file is read through a memory map rather than copied in with read().
     run_script(
         "PRAGMA journal_mode=WAL;"
         "PRAGMA synchronous=NORMAL;"
-        "PRAGMA foreign_keys=ON;");
+        "PRAGMA foreign_keys=ON;"
+        "PRAGMA cache_size=-16384;"
+        "PRAGMA mmap_size=268435456;");
   }
 
   ~SqliteConnection() override {
@@ -92,20 +96,21 @@ class SqliteConnection final : public Connection {
   // caller's. The outer one is BEGIN IMMEDIATE: taking the write lock up front avoids the
   // SQLITE_BUSY a deferred read transaction gets when it later tries to write while another
   // connection holds the lock (busy_timeout cannot help there).
+  // Through the statement cache: a group commit opens one savepoint per write.
   void begin() override {
     if (depth_ == 0)
-      run_script("BEGIN IMMEDIATE");
+      exec("BEGIN IMMEDIATE", {});
     else
-      run_script("SAVEPOINT parley_" + std::to_string(depth_));
+      exec(savepoint_sql("SAVEPOINT parley_", depth_), {});
     ++depth_;
   }
 
   void commit() override {
     if (depth_ == 0) throw DatabaseError("sqlite: commit without begin");
     if (depth_ == 1)
-      run_script("COMMIT");
+      exec("COMMIT", {});
     else
-      run_script("RELEASE parley_" + std::to_string(depth_ - 1));
+      exec(savepoint_sql("RELEASE parley_", depth_ - 1), {});
     --depth_;
   }
 
@@ -126,6 +131,10 @@ class SqliteConnection final : public Connection {
   }
 
  private:
+  static std::string savepoint_sql(const char* verb, int depth) {
+    return verb + std::to_string(depth);
+  }
+
   struct Reset {
     sqlite3_stmt* stmt;
     ~Reset() {
