@@ -178,18 +178,22 @@ struct Offline {
                         SessionPtr except = nullptr) {
     if (!stanza->has("from")) return;
     const int64_t received = now_ms();
-    auto result = std::make_shared<Result>(Result::Delivered);
+    struct Outcome {
+      Result result = Result::Delivered;
+      std::vector<SessionPtr> to;  // Delivered: the resources that take it now
+    };
+    auto outcome = std::make_shared<Outcome>();
     begin_job(bare);
     server_.db().write(
         bare.str(),
-        [this, bare, stanza, received, result, except](storage::Connection& c) {
-          if (auto to = recipients(server_, bare, *stanza, except.get()); !to.empty()) {
-            for (const auto& s : to) s->deliver(stanza);
-            return;
-          }
+        // Only database work here (it may run twice, Database::write); delivery is in `done`.
+        [this, bare, stanza, received, outcome, except](storage::Connection& c) {
+          *outcome = Outcome{};
+          outcome->to = recipients(server_, bare, *stanza, except.get());
+          if (!outcome->to.empty()) return;
           // RFC 6121 §8.5.1: nothing is kept for an account that does not exist.
           if (!storage::AccountStore(c).exists(bare)) {
-            *result = Result::NoAccount;
+            outcome->result = Result::NoAccount;
             return;
           }
           // Anything that becomes available from here on flushes again.
@@ -197,10 +201,14 @@ struct Offline {
             s->state<Delivered>()->done = false;
           auto put = offline::OfflineStore(c).put(bare, received, xep::store_element(*stanza), max_,
                                                   stanza_id_of(*stanza, bare));
-          *result = put == offline::OfflineStore::Put::Full ? Result::Full : Result::Stored;
+          outcome->result = put == offline::OfflineStore::Put::Full ? Result::Full : Result::Stored;
         },
-        [this, bare, stanza, result, in_flight](bool committed) {
-          finish_store(bare, *stanza, committed ? *result : Result::Failed);
+        [this, bare, stanza, outcome, in_flight](bool committed) {
+          if (!outcome->to.empty()) {
+            for (const auto& s : outcome->to) s->deliver(stanza);
+          } else {
+            finish_store(bare, *stanza, committed ? outcome->result : Result::Failed);
+          }
           end_job(bare);
         });
   }
