@@ -297,6 +297,11 @@ void Client::send(std::string_view data) {
   if (!writing_) write();
 }
 
+void Client::send_stanzas(std::string_view data, unsigned n) {
+  if (sm_enabled_) sm_sent_ += n;
+  send(data);
+}
+
 void Client::write() {
   if (out_pending_.empty()) return;
   writing_ = true;
@@ -393,11 +398,13 @@ void Client::on_element(std::string_view el) {
       full_jid_ = jid ? *jid : bare_jid_ + "/" + options_.resource;
       // Initial presence, then a ping: its answer comes after the presence has been handled.
       state_ = State::AwaitPing;
+      if (options_.stream_management) send("<enable xmlns='urn:xmpp:sm:3' resume='true'/>");
       send("<presence/><iq type='get' id='ready' to='" + options_.domain +
            "'><ping xmlns='urn:xmpp:ping'/></iq>");
       return;
     }
     case State::AwaitPing:
+      if (sm_enabled_ && (name == "iq" || name == "message" || name == "presence")) ++sm_handled_;
       if (name == "iq" && attribute(el, "id") == "ready") {
         if (attribute(el, "type") != "result")
           return fail("ping: " + std::string(el.substr(0, 200)));
@@ -412,6 +419,7 @@ void Client::on_element(std::string_view el) {
       return on_ready_element(el);
     case State::Ready:
     case State::Closing:
+      if (sm_enabled_ && (name == "iq" || name == "message" || name == "presence")) ++sm_handled_;
       return on_ready_element(el);
     default:
       return;
@@ -420,20 +428,34 @@ void Client::on_element(std::string_view el) {
 
 void Client::on_ready_element(std::string_view el) {
   std::string_view name = element_name(el);
+  if (name == "enabled") {  // XEP-0198 §4: the counters start here...
+    sm_enabled_ = true;
+    sm_handled_ = 0;
+    sm_sent_ = 2;  // ...and the initial presence and the ready ping were sent after <enable/>
+    return;
+  }
+  if (name == "r")
+    return send("<a xmlns='urn:xmpp:sm:3' h='" + std::to_string(sm_handled_) + "'/>");
+  if (name == "a") {
+    if (auto h = attribute(el, "h"); h && on_ack_)
+      on_ack_(*this, static_cast<uint32_t>(std::strtoul(h->c_str(), nullptr, 10)));
+    return;
+  }
+  if (name == "failed") return;
   if (name == "iq") {
     auto type = attribute(el, "type");
     if ((type == "get" || type == "set")) {
       // XEP-0199 §4.3 server-to-client ping (and anything else: answer so nothing times out).
       auto id = attribute(el, "id").value_or("");
       auto from = attribute(el, "from");
+      std::string to = from ? " to='" + xml_escape(*from) + "'" : std::string();
       if (el.find("urn:xmpp:ping") != std::string_view::npos)
-        send("<iq type='result' id='" + xml_escape(id) + "'" +
-             (from ? " to='" + xml_escape(*from) + "'" : std::string()) + "/>");
+        send_stanzas("<iq type='result' id='" + xml_escape(id) + "'" + to + "/>", 1);
       else
-        send("<iq type='error' id='" + xml_escape(id) + "'" +
-             (from ? " to='" + xml_escape(*from) + "'" : std::string()) +
-             "><error type='cancel'><service-unavailable "
-             "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>");
+        send_stanzas("<iq type='error' id='" + xml_escape(id) + "'" + to +
+                         "><error type='cancel'><service-unavailable "
+                         "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
+                     1);
       return;
     }
   }

@@ -78,6 +78,9 @@ struct ClientOptions {
   asio::ip::tcp::endpoint server;
   std::string password;
   std::string resource = "bench";
+  // XEP-0198 as a mobile client uses it: <enable resume='true'/> after binding, the server's
+  // <r/> answered with the count of stanzas received.
+  bool stream_management = false;
 };
 
 class Client : public std::enable_shared_from_this<Client> {
@@ -95,6 +98,12 @@ class Client : public std::enable_shared_from_this<Client> {
   // Called once when an established session ends without close() having been asked for.
   void on_closed(ClosedHandler h) { on_closed_ = std::move(h); }
   void send(std::string_view data);
+  // Sends `n` stanzas (counted for XEP-0198 once it is enabled).
+  void send_stanzas(std::string_view data, unsigned n);
+  // XEP-0198: stanzas sent since <enabled/>, and the server's <a h/> as it arrives.
+  uint32_t sm_sent() const { return sm_sent_; }
+  bool sm_enabled() const { return sm_enabled_; }
+  void on_ack(std::function<void(Client&, uint32_t h)> h) { on_ack_ = std::move(h); }
   // Graceful end (RFC 6120 §4.4): </stream:stream>, then the socket once the server answers.
   void close();
   void abort();  // the socket, now
@@ -141,6 +150,10 @@ class Client : public std::enable_shared_from_this<Client> {
   StanzaHandler on_stanza_;
   ClosedHandler on_closed_;
   Clock::time_point started_at_, ready_at_;
+  bool sm_enabled_ = false;
+  uint32_t sm_handled_ = 0;  // stanzas received since <enabled/> (XEP-0198 'h')
+  uint32_t sm_sent_ = 0;     // stanzas sent since <enabled/>
+  std::function<void(Client&, uint32_t)> on_ack_;
 };
 
 // TLS client context: TLS 1.3, ALPN "xmpp-client" (XEP-0368 §3), no certificate verification

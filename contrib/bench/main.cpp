@@ -34,7 +34,8 @@ void usage() {
          "common options (idle, chat):\n"
          "  --host DOMAIN (localhost)  --port N (5223, direct TLS)  --address IP (127.0.0.1)\n"
          "  --password PW  --prefix bench  --concurrency 200  --sources 8\n"
-         "  --server-pid PID (for server RSS/CPU)  --timeout S (300)\n";
+         "  --server-pid PID (for server RSS/CPU)  --timeout S (300)\n"
+         "  --sm on|off (off): XEP-0198 stream management with resumption, acks answered\n";
 }
 
 // "--key value" pairs after the command.
@@ -126,6 +127,7 @@ bench::CommonOptions common_options(std::map<std::string, std::string>& args) {
   c.sources = std::clamp(take_uint(args, "sources", "8"), 1u, 250u);
   c.server_pid = static_cast<pid_t>(take_uint(args, "server-pid", "0"));
   c.timeout_s = std::stod(take(args, "timeout", "300"));
+  c.client.stream_management = take(args, "sm", "off") == "on";
   return c;
 }
 

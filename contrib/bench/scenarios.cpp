@@ -277,27 +277,44 @@ int run_chat(const CommonOptions& common, const ChatOptions& options) {
   }
 
   // Pair p: A = session 2p sends to B = session 2p+1, at most `window` messages in flight.
+  // With stream management, A asks for an acknowledgement after every batch (as mobile
+  // clients do) and a message counts as done once the server's <a h/> covers it: the "sent"
+  // tick, which Parley gives only after the message is durably handled (archive commit).
   struct Pair {
-    unsigned sent = 0, received = 0;
+    unsigned sent = 0, received = 0, acked = 0;
+    uint32_t base = 0;             // A's XEP-0198 count before its first message
+    std::vector<int64_t> sent_us;  // per message, when it was sent
   };
   std::vector<Pair> pairs(options.pairs);
-  std::vector<int64_t> latency_us;
+  const bool acks = fleet.client(0)->sm_enabled();
+  std::vector<int64_t> latency_us, ack_us;
   latency_us.reserve(static_cast<size_t>(options.pairs) * options.messages);
-  uint64_t total = static_cast<uint64_t>(options.pairs) * options.messages, received = 0;
+  if (acks) ack_us.reserve(latency_us.capacity());
+  uint64_t total = static_cast<uint64_t>(options.pairs) * options.messages, received = 0, acked = 0;
   unsigned bad = 0;
-  Clock::time_point last_receive = Clock::now();
+  Clock::time_point last_receive = Clock::now(), last_ack = last_receive;
   auto send_next = [&](unsigned p) {
     Pair& pair = pairs[p];
     Client& a = *fleet.client(2 * p);
     const std::string& to = fleet.client(2 * p + 1)->full_jid();
     std::string batch;
+    unsigned n = 0;
+    if (pair.sent == 0) {
+      pair.base = a.sm_sent();
+      if (acks) pair.sent_us.resize(options.messages);
+    }
     while (pair.sent < options.messages && pair.sent - pair.received < options.window) {
       // The body is the send time in microseconds; B computes time-to-delivery from it.
+      int64_t t = now_us();
       batch += "<message type='chat' to='" + to + "' id='m" + std::to_string(pair.sent) +
-               "'><body>" + std::to_string(now_us()) + "</body></message>";
+               "'><body>" + std::to_string(t) + "</body></message>";
+      if (acks) pair.sent_us[pair.sent] = t;
       ++pair.sent;
+      ++n;
     }
-    if (!batch.empty()) a.send(batch);
+    if (n == 0) return;
+    if (acks) batch += "<r xmlns='urn:xmpp:sm:3'/>";
+    a.send_stanzas(batch, n);
   };
   for (unsigned p = 0; p < options.pairs; ++p) {
     fleet.client(2 * p + 1)->on_stanza([&, p](Client&, std::string_view el) {
@@ -316,6 +333,16 @@ int run_chat(const CommonOptions& common, const ChatOptions& options) {
     fleet.client(2 * p)->on_stanza([&](Client&, std::string_view el) {
       if (element_name(el) == "message") ++bad;  // a bounce to the sender
     });
+    fleet.client(2 * p)->on_ack([&, p](Client&, uint32_t h) {
+      Pair& pair = pairs[p];
+      if (pair.sent == 0) return;
+      int64_t t = now_us();
+      uint32_t covered = std::min<uint32_t>(h - pair.base, pair.sent);
+      for (; pair.acked < covered; ++pair.acked) ack_us.push_back(t - pair.sent_us[pair.acked]);
+      acked = 0;
+      for (const auto& q : pairs) acked += q.acked;
+      last_ack = Clock::now();
+    });
   }
   double cpu_before = server_cpu_s(common.server_pid);
   double own_before = own_cpu_s();
@@ -324,15 +351,16 @@ int run_chat(const CommonOptions& common, const ChatOptions& options) {
             << " pairs (window " << options.window << ")\n";
   auto start = Clock::now();
   for (unsigned p = 0; p < options.pairs; ++p) send_next(p);
-  // Stop when everything arrived, at the deadline, or when delivery stalls for 15 s.
-  while (received < total) {
+  // Stop when everything arrived (and was acknowledged), at the deadline, or when delivery
+  // stalls for 15 s.
+  while (received < total || (acks && acked < total)) {
     io.run_for(std::chrono::milliseconds(100));
     if (io.stopped()) io.restart();
     if (Clock::now() > deadline) {
       stopped = "timeout";
       break;
     }
-    if (Clock::now() - last_receive > std::chrono::seconds(15)) {
+    if (Clock::now() - std::max(last_receive, last_ack) > std::chrono::seconds(15)) {
       stopped = "stalled: nothing delivered for 15 s";
       break;
     }
@@ -346,22 +374,33 @@ int run_chat(const CommonOptions& common, const ChatOptions& options) {
     }
   }
   double elapsed = seconds(last_receive - start);
+  double acked_elapsed = acks ? seconds(last_ack - start) : 0;
   double cpu = server_cpu_s(common.server_pid) - cpu_before;
   double own = own_cpu_s() - own_before;
   long rss_after = server_rss_kib(common.server_pid);
   std::sort(latency_us.begin(), latency_us.end());
+  std::sort(ack_us.begin(), ack_us.end());
   double rate = elapsed > 0 ? static_cast<double>(received) / elapsed : 0;
+  double acked_rate = acked_elapsed > 0 ? static_cast<double>(acked) / acked_elapsed : 0;
   auto ms = [&](double q) { return percentile(latency_us, q) / 1000.0; };
+  auto ack_ms = [&](double q) { return ack_us.empty() ? 0.0 : percentile(ack_us, q) / 1000.0; };
   std::cout << "  delivered " << received << " of " << total << " in " << elapsed
             << " s: " << static_cast<long>(rate) << " messages/s\n"
             << "  time to delivery p50 " << ms(0.5) << " ms, p90 " << ms(0.9) << " ms, p99 "
             << ms(0.99) << " ms, p99.9 " << ms(0.999) << " ms, max " << ms(1.0) << " ms\n";
+  if (acks)
+    std::cout << "  acknowledged " << acked << " in " << acked_elapsed
+              << " s: " << static_cast<long>(acked_rate) << " messages/s durably handled\n"
+              << "  time to the server's ack p50 " << ack_ms(0.5) << " ms, p99 " << ack_ms(0.99)
+              << " ms, max " << ack_ms(1.0) << " ms\n";
+  // Server CPU over the whole run (acknowledgements included: the work behind them is done).
+  const double span = std::max(elapsed, acked_elapsed);
   if (common.server_pid > 0)
     std::cout << "  server CPU " << cpu << " s (" << (received ? cpu * 1e6 / received : 0)
               << " us per message), RSS " << rss_before << " -> " << rss_after << " KiB\n";
-  std::cout << "  busy: server " << (elapsed > 0 ? 100 * cpu / elapsed : 0)
-            << "% of one core (all its threads), generator "
-            << (elapsed > 0 ? 100 * own / elapsed : 0) << "%\n";
+  std::cout << "  busy: server " << (span > 0 ? 100 * cpu / span : 0)
+            << "% of one core (all its threads), generator " << (span > 0 ? 100 * own / span : 0)
+            << "%\n";
   if (bad) std::cout << "  UNEXPECTED: " << bad << " non-chat messages (bounces?)\n";
   if (!stopped.empty()) std::cout << "  STOPPED EARLY: " << stopped << '\n';
   close_fleet(io, fleet);
@@ -370,14 +409,17 @@ int run_chat(const CommonOptions& common, const ChatOptions& options) {
       "{\"scenario\":\"chat\",\"pairs\":%u,\"messages_per_pair\":%u,\"window\":%u,"
       "\"delivered\":%llu,\"expected\":%llu,\"seconds\":%.3f,\"messages_per_second\":%.1f,"
       "\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"max_ms\":%.3f,"
+      "\"acked\":%llu,\"acked_seconds\":%.3f,\"acked_per_second\":%.1f,\"ack_p50_ms\":%.3f,"
+      "\"ack_p99_ms\":%.3f,\"ack_max_ms\":%.3f,"
       "\"server_cpu_us_per_message\":%.2f,\"server_cpu_busy\":%.2f,\"generator_cpu_busy\":%.2f,"
       "\"bounces\":%u,\"stopped\":\"%s\"}\n",
       options.pairs, options.messages, options.window, static_cast<unsigned long long>(received),
       static_cast<unsigned long long>(total), elapsed, rate, ms(0.5), ms(0.9), ms(0.99), ms(0.999),
-      ms(1.0), received ? cpu * 1e6 / static_cast<double>(received) : 0.0,
-      elapsed > 0 ? cpu / elapsed : 0.0, elapsed > 0 ? own / elapsed : 0.0, bad, stopped.c_str());
+      ms(1.0), static_cast<unsigned long long>(acked), acked_elapsed, acked_rate, ack_ms(0.5),
+      ack_ms(0.99), ack_ms(1.0), received ? cpu * 1e6 / static_cast<double>(received) : 0.0,
+      span > 0 ? cpu / span : 0.0, span > 0 ? own / span : 0.0, bad, stopped.c_str());
   std::fflush(stdout);
-  return received == total && stopped.empty() && bad == 0 ? 0 : 1;
+  return received == total && (!acks || acked == total) && stopped.empty() && bad == 0 ? 0 : 1;
 }
 
 }  // namespace parley::bench
