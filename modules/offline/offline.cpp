@@ -81,76 +81,11 @@ std::vector<SessionPtr> recipients(Server& server, const Jid& bare, const xml::E
   return out;
 }
 
-struct Offline {
-  struct Config {
-    int64_t max_messages = 10000;
-    std::chrono::milliseconds retention = std::chrono::hours(24 * 30);
-    static Config parse(const ConfigSection& s) {
-      Config c;
-      c.max_messages = s.integer("max_messages", c.max_messages, 1);
-      c.retention = s.duration("retention", c.retention);
-      if (c.retention.count() <= 0) throw ConfigError(s.path() + ".retention: must be positive");
-      return c;
-    }
-  };
-
-  Offline(ModuleContext& ctx, const Config& config)
-      : server_(ctx.server()), max_(config.max_messages) {
-    ctx.feature("msgoffline", FeatureScope::Host);  // XEP-0160 §4 (service discovery)
-
-    ctx.on<MessageToBare>(priority::kStore, [this](MessageToBare& e) {
-      if (!worth_storing(*e.stanza)) return Flow::Continue;
-      const Jid bare = e.to.bare();
-      if (!queued(bare) && !recipients(server_, bare, *e.stanza).empty())
-        return Flow::Continue;  // deliverable now: the core does it
-      deliver_or_store(bare, e.stanza, e.in_flight);
-      return Flow::Stop;
-    });
-
-    // XEP-0198 §4: what a session that ended never confirmed goes to another resource (the
-    // core's default) or, when there is none, here.
-    ctx.on<MessageUndelivered>(priority::kStore, [this](MessageUndelivered& e) {
-      if (!worth_storing(*e.stanza)) return Flow::Continue;
-      const Jid bare = e.session->jid().bare();
-      if (!queued(bare) && !recipients(server_, bare, *e.stanza, e.session.get()).empty())
-        return Flow::Continue;
-      auto stanza = std::make_shared<xml::Element>(*e.stanza);
-      deliver_or_store(bare, std::move(stanza), nullptr, e.session);
-      return Flow::Stop;
-    });
-
-    ctx.on<SessionAvailable>(priority::kNormal, [this](SessionAvailable& e) {
-      SessionPtr session = e.session;
-      if (session->priority < 0) return Flow::Continue;  // §8.5.2.1.1: not for bare JIDs
-      if (session->state<Delivered>()->done.exchange(true)) return Flow::Continue;
-      flush(session->jid().bare());
-      return Flow::Continue;
-    });
-
-    ctx.on<AccountDeleted>(priority::kNormal, [this](AccountDeleted& e) {
-      const Jid bare = e.account.bare();
-      server_.db().post(bare.str(), [bare](storage::Connection& c) {
-        offline::OfflineStore(c).remove_all(bare);
-      });
-      return Flow::Continue;
-    });
-
-    // Retention: messages older than `retention` are dropped, checked hourly (or more often
-    // for a short retention).
-    const auto retention = config.retention;
-    const auto period = std::min<std::chrono::milliseconds>(retention, std::chrono::hours(1));
-    ctx.every(period, [this, retention] {
-      const int64_t before = now_ms() - retention.count();
-      server_.db().post("offline/purge", [before](storage::Connection& c) {
-        int64_t n = offline::OfflineStore(c).purge_older_than(before);
-        if (n > 0) {
-          PLOG(Info, "offline") << "purged " << n << " expired offline messages";
-        }
-      });
-    });
-  }
-
- private:
+// The module's state and behaviour, shared by its handlers and by database work still queued
+// when the module is unloaded (which then keeps it alive).
+class Mailbox : public std::enable_shared_from_this<Mailbox> {
+ public:
+  Mailbox(Server& server, int64_t max) : server_(server), max_(max) {}
   // ---- Per-account ordering ----
   // While work of this module is queued on an account's worker (from the moment it is queued
   // until its commit), later messages for the account queue behind it instead of being
@@ -187,7 +122,8 @@ struct Offline {
     server_.db().write(
         bare.str(),
         // Only database work here (it may run twice, Database::write); delivery is in `done`.
-        [this, bare, stanza, received, outcome, except](storage::Connection& c) {
+        [self = shared_from_this(), this, bare, stanza, received, outcome,
+         except](storage::Connection& c) {
           *outcome = Outcome{};
           outcome->to = recipients(server_, bare, *stanza, except.get());
           if (!outcome->to.empty()) return;
@@ -203,7 +139,7 @@ struct Offline {
                                                   stanza_id_of(*stanza, bare));
           outcome->result = put == offline::OfflineStore::Put::Full ? Result::Full : Result::Stored;
         },
-        [this, bare, stanza, outcome, in_flight](bool committed) {
+        [self = shared_from_this(), this, bare, stanza, outcome, in_flight](bool committed) {
           if (!outcome->to.empty()) {
             for (const auto& s : outcome->to) s->deliver(stanza);
           } else {
@@ -240,7 +176,7 @@ struct Offline {
   // oldest first, then deletes what was delivered.
   void flush(const Jid& bare) {
     begin_job(bare);
-    server_.db().post(bare.str(), [this, bare](storage::Connection& c) {
+    server_.db().post(bare.str(), [self = shared_from_this(), this, bare](storage::Connection& c) {
       try {
         flush_now(c, bare);
       } catch (const std::exception& ex) {
@@ -282,10 +218,82 @@ struct Offline {
     store.remove_up_to(bare, last);
   }
 
+ private:
   Server& server_;
   const int64_t max_;
   std::mutex mutex_;
   std::unordered_map<std::string, int> jobs_;  // bare JID -> jobs queued on its worker
+};
+
+struct Offline {
+  struct Config {
+    int64_t max_messages = 10000;
+    std::chrono::milliseconds retention = std::chrono::hours(24 * 30);
+    static Config parse(const ConfigSection& s) {
+      Config c;
+      c.max_messages = s.integer("max_messages", c.max_messages, 1);
+      c.retention = s.duration("retention", c.retention);
+      if (c.retention.count() <= 0) throw ConfigError(s.path() + ".retention: must be positive");
+      return c;
+    }
+  };
+
+  Offline(ModuleContext& ctx, const Config& config) {
+    auto box = std::make_shared<Mailbox>(ctx.server(), config.max_messages);
+    Server& server = ctx.server();
+    ctx.feature("msgoffline", FeatureScope::Host);  // XEP-0160 §4 (service discovery)
+
+    ctx.on<MessageToBare>(priority::kStore, [box, &server](MessageToBare& e) {
+      if (!worth_storing(*e.stanza)) return Flow::Continue;
+      const Jid bare = e.to.bare();
+      if (!box->queued(bare) && !recipients(server, bare, *e.stanza).empty())
+        return Flow::Continue;  // deliverable now: the core does it
+      box->deliver_or_store(bare, e.stanza, e.in_flight);
+      return Flow::Stop;
+    });
+
+    // XEP-0198 §4: what a session that ended never confirmed goes to another resource (the
+    // core's default) or, when there is none, here.
+    ctx.on<MessageUndelivered>(priority::kStore, [box, &server](MessageUndelivered& e) {
+      if (!worth_storing(*e.stanza)) return Flow::Continue;
+      const Jid bare = e.session->jid().bare();
+      if (!box->queued(bare) && !recipients(server, bare, *e.stanza, e.session.get()).empty())
+        return Flow::Continue;
+      auto stanza = std::make_shared<xml::Element>(*e.stanza);
+      box->deliver_or_store(bare, std::move(stanza), nullptr, e.session);
+      return Flow::Stop;
+    });
+
+    ctx.on<SessionAvailable>(priority::kNormal, [box](SessionAvailable& e) {
+      SessionPtr session = e.session;
+      if (session->priority < 0) return Flow::Continue;  // §8.5.2.1.1: not for bare JIDs
+      if (session->state<Delivered>()->done.exchange(true)) return Flow::Continue;
+      box->flush(session->jid().bare());
+      return Flow::Continue;
+    });
+
+    ctx.on<AccountDeleted>(priority::kNormal, [&server](AccountDeleted& e) {
+      const Jid bare = e.account.bare();
+      server.db().post(bare.str(), [bare](storage::Connection& c) {
+        offline::OfflineStore(c).remove_all(bare);
+      });
+      return Flow::Continue;
+    });
+
+    // Retention: messages older than `retention` are dropped, checked hourly (or more often
+    // for a short retention).
+    const auto retention = config.retention;
+    const auto period = std::min<std::chrono::milliseconds>(retention, std::chrono::hours(1));
+    ctx.every(period, [&server, retention] {
+      const int64_t before = now_ms() - retention.count();
+      server.db().post("offline/purge", [before](storage::Connection& c) {
+        int64_t n = offline::OfflineStore(c).purge_older_than(before);
+        if (n > 0) {
+          PLOG(Info, "offline") << "purged " << n << " expired offline messages";
+        }
+      });
+    });
+  }
 };
 
 }  // namespace
