@@ -61,7 +61,9 @@ Server::Server(Config config)
 }
 
 Server::~Server() {
-  // Modules hold registrations into the registries owned here: unload them first.
+  // Modules hold registrations into the registries owned here: unload them first, once the
+  // storage work that may call back into them has run.
+  if (impl_->db) impl_->db->settle();
   impl_->modules.unload_all();
   impl_->im.reset();
   if (impl_->db) impl_->db->drain();
@@ -140,6 +142,9 @@ void Server::stop() {
     *poll = [this, timer, deadline, poll] {
       bool done = !impl_->listeners || impl_->listeners->connections() == 0;
       if (done || std::chrono::steady_clock::now() >= deadline) {
+        // Storage work still queued (offline storage of what sessions left unacknowledged)
+        // runs while the modules it calls back into are loaded; then they go, then storage.
+        if (impl_->db) impl_->db->settle();
         impl_->modules.unload_all();
         if (impl_->db) impl_->db->drain();
         impl_->work.reset();

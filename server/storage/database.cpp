@@ -247,14 +247,18 @@ class Pool final : public Database {
     }
   }
 
-  void drain() override {
-    std::lock_guard lock(drain_mutex_);
+  void settle() override {
     // Work that queued work posts (offline storage after an archive decision, a delivery after
-    // a store) still runs: the workers stop only once all of them are idle at the same time.
+    // a store) still runs: settled only once all workers are idle at the same time.
     for (bool settled = false; !settled;) {
       for (auto& w : workers_) w->wait_idle();
       settled = std::all_of(workers_.begin(), workers_.end(), [](auto& w) { return w->idle(); });
     }
+  }
+
+  void drain() override {
+    std::lock_guard lock(drain_mutex_);
+    settle();
     for (auto& w : workers_) w->stop_and_join();
   }
 

@@ -111,8 +111,11 @@ class Database {
   // the worker's next job, and must not block.
   using Done = std::function<void(bool committed)>;
   virtual void write(std::string_view key, Work work, Done done) = 0;
-  // Wait until every queued item has run, including what running items queue meanwhile, and
-  // stop the workers (graceful shutdown). Work posted after it returned is refused.
+  // Waits until every queued item has run, including what running items queue meanwhile; the
+  // workers go on (shutdown settles storage while modules, whose callbacks the work may call,
+  // are still loaded).
+  virtual void settle() = 0;
+  // settle(), then stop the workers (graceful shutdown). Work posted after it is refused.
   virtual void drain() = 0;
   virtual Backend backend() const = 0;
   virtual unsigned workers() const = 0;
