@@ -259,11 +259,7 @@ TEST_P(CrashTest, EveryAcknowledgedMessageSurvivesASigkill) {
   EXPECT_EQ(server.stop(), 0) << server.log();
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, CrashTest,
-                         testing::Values(storage::Backend::SQLite, storage::Backend::PostgreSQL),
-                         [](const testing::TestParamInfo<storage::Backend>& info) {
-                           return info.param == storage::Backend::SQLite ? "SQLite" : "PostgreSQL";
-                         });
+PARLEY_BACKENDS(CrashTest);
 
 }  // namespace
 }  // namespace parley::it

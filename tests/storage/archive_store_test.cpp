@@ -12,17 +12,8 @@ namespace parley::mam {
 namespace {
 
 using storage::Backend;
+using storage::testing::jid;
 using storage::testing::TestDatabase;
-
-Jid jid(std::string_view s) {
-  auto j = Jid::parse(s);
-  if (!j) throw std::invalid_argument("bad test JID");
-  return *j;
-}
-
-std::string archive_backend_name(const ::testing::TestParamInfo<Backend>& info) {
-  return info.param == Backend::SQLite ? "SQLite" : "PostgreSQL";
-}
 
 // Message n of a test archive: seq n * 1000 + 7 (so its time is n ms), id "m<n>".
 NewMessage msg(int n, const std::string& with, Direction d = Direction::Incoming,
@@ -47,22 +38,8 @@ std::vector<std::string> range(int from, int to) {  // "m<from>" .. "m<to>" incl
   return out;
 }
 
-class ArchiveStoreContract : public ::testing::TestWithParam<Backend> {
+class ArchiveStoreContract : public storage::testing::BackendTest {
  protected:
-  void SetUp() override {
-    if (auto why = TestDatabase::unavailable(GetParam())) {
-      if (TestDatabase::postgresql_required())
-        FAIL() << *why << " (PARLEY_TEST_POSTGRESQL_REQUIRED=1)";
-      GTEST_SKIP() << *why;
-    }
-    db_ = std::make_unique<TestDatabase>(GetParam());
-    c_ = storage::connect(db_->config());
-  }
-  void TearDown() override {
-    c_.reset();
-    db_.reset();
-  }
-
   // alice's archive: m1..m10, odd ones with bob (received), even ones with carol (sent).
   void fill_alice(ArchiveStore& s) {
     for (int i = 1; i <= 10; ++i) {
@@ -72,15 +49,11 @@ class ArchiveStoreContract : public ::testing::TestWithParam<Backend> {
     }
   }
 
-  std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<storage::Connection> c_;
   const Jid alice_ = jid("alice@example.org");
   const Jid bob_ = jid("bob@example.org");
 };
 
-INSTANTIATE_TEST_SUITE_P(Backends, ArchiveStoreContract,
-                         ::testing::Values(Backend::SQLite, Backend::PostgreSQL),
-                         archive_backend_name);
+PARLEY_BACKENDS(ArchiveStoreContract);
 
 TEST_P(ArchiveStoreContract, AppendsAndReadsBackEveryColumn) {
   ArchiveStore s(*c_);

@@ -12,13 +12,8 @@ namespace {
 
 using storage::Backend;
 using storage::Connection;
+using storage::testing::jid;
 using storage::testing::TestDatabase;
-
-Jid jid(std::string_view s) {
-  auto j = Jid::parse(s);
-  if (!j) throw std::invalid_argument("bad test JID");
-  return *j;
-}
 
 std::vector<std::string> strings(const std::vector<Jid>& jids) {
   std::vector<std::string> out;
@@ -26,36 +21,14 @@ std::vector<std::string> strings(const std::vector<Jid>& jids) {
   return out;
 }
 
-std::string blocklist_backend_name(const ::testing::TestParamInfo<Backend>& info) {
-  return info.param == Backend::SQLite ? "SQLite" : "PostgreSQL";
-}
-
-class BlocklistStoreContract : public ::testing::TestWithParam<Backend> {
+class BlocklistStoreContract : public storage::testing::BackendTest {
  protected:
-  void SetUp() override {
-    if (auto why = TestDatabase::unavailable(GetParam())) {
-      if (TestDatabase::postgresql_required())
-        FAIL() << *why << " (PARLEY_TEST_POSTGRESQL_REQUIRED=1)";
-      GTEST_SKIP() << *why;
-    }
-    db_ = std::make_unique<TestDatabase>(GetParam());
-    c_ = storage::connect(db_->config());
-  }
-  void TearDown() override {
-    c_.reset();
-    db_.reset();
-  }
-
-  std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<Connection> c_;
   const Jid juliet_ = jid("juliet@capulet.example");
   const Jid other_host_juliet_ = jid("juliet@montague.example");
   const Jid nurse_ = jid("nurse@capulet.example");
 };
 
-INSTANTIATE_TEST_SUITE_P(Backends, BlocklistStoreContract,
-                         ::testing::Values(Backend::SQLite, Backend::PostgreSQL),
-                         blocklist_backend_name);
+PARLEY_BACKENDS(BlocklistStoreContract);
 
 TEST_P(BlocklistStoreContract, AnEmptyListHasNoItems) {
   BlocklistStore s(*c_);

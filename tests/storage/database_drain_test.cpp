@@ -14,24 +14,9 @@ namespace {
 
 using testing::TestDatabase;
 
-class DrainContract : public ::testing::TestWithParam<Backend> {
- protected:
-  void SetUp() override {
-    if (auto why = TestDatabase::unavailable(GetParam())) {
-      if (TestDatabase::postgresql_required())
-        FAIL() << *why << " (PARLEY_TEST_POSTGRESQL_REQUIRED=1)";
-      GTEST_SKIP() << *why;
-    }
-    db_ = std::make_unique<TestDatabase>(GetParam());
-  }
-  std::unique_ptr<TestDatabase> db_;
-};
+class DrainContract : public testing::BackendTest {};
 
-INSTANTIATE_TEST_SUITE_P(Backends, DrainContract,
-                         ::testing::Values(Backend::SQLite, Backend::PostgreSQL),
-                         [](const auto& info) {
-                           return info.param == Backend::SQLite ? "SQLite" : "PostgreSQL";
-                         });
+PARLEY_BACKENDS(DrainContract);
 
 TEST_P(DrainContract, ContinuationsQueuedByRunningWorkStillRun) {
   DatabaseConfig config = db_->config();

@@ -13,44 +13,17 @@ namespace {
 
 using storage::Backend;
 using storage::Connection;
+using storage::testing::jid;
 using storage::testing::TestDatabase;
 
-Jid jid(std::string_view s) {
-  auto j = Jid::parse(s);
-  if (!j) throw std::invalid_argument("bad test JID");
-  return *j;
-}
-
-std::string offline_backend_name(const ::testing::TestParamInfo<Backend>& info) {
-  return info.param == Backend::SQLite ? "SQLite" : "PostgreSQL";
-}
-
-class OfflineStoreContract : public ::testing::TestWithParam<Backend> {
+class OfflineStoreContract : public storage::testing::BackendTest {
  protected:
-  void SetUp() override {
-    if (auto why = TestDatabase::unavailable(GetParam())) {
-      if (TestDatabase::postgresql_required())
-        FAIL() << *why << " (PARLEY_TEST_POSTGRESQL_REQUIRED=1)";
-      GTEST_SKIP() << *why;
-    }
-    db_ = std::make_unique<TestDatabase>(GetParam());
-    c_ = storage::connect(db_->config());
-  }
-  void TearDown() override {
-    c_.reset();
-    db_.reset();
-  }
-
-  std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<Connection> c_;
   const Jid alice_ = jid("alice@example.org");
   const Jid bob_ = jid("bob@example.org");
   const Jid other_host_bob_ = jid("bob@example.net");
 };
 
-INSTANTIATE_TEST_SUITE_P(Backends, OfflineStoreContract,
-                         ::testing::Values(Backend::SQLite, Backend::PostgreSQL),
-                         offline_backend_name);
+PARLEY_BACKENDS(OfflineStoreContract);
 
 TEST_P(OfflineStoreContract, PutLoadsInArrivalOrderWithTimestamps) {
   OfflineStore s(*c_);

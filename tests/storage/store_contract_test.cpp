@@ -26,13 +26,8 @@ using im::RosterItem;
 using im::RosterStore;
 using im::Subscription;
 using im::SubscriptionRequest;
+using testing::jid;
 using testing::TestDatabase;
-
-Jid jid(std::string_view s) {
-  auto j = Jid::parse(s);
-  if (!j) throw std::invalid_argument("bad test JID");
-  return *j;
-}
 
 sasl::ScramKeys keys(std::string salt, uint32_t iterations, std::string stored,
                      std::string server) {
@@ -78,35 +73,14 @@ RosterItem roster_item(std::string_view contact, std::string name, Subscription 
   return item;
 }
 
-std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
-  return info.param == Backend::SQLite ? "SQLite" : "PostgreSQL";
-}
-
-class StoreContract : public ::testing::TestWithParam<Backend> {
+class StoreContract : public storage::testing::BackendTest {
  protected:
-  void SetUp() override {
-    if (auto why = TestDatabase::unavailable(GetParam())) {
-      if (TestDatabase::postgresql_required())
-        FAIL() << *why << " (PARLEY_TEST_POSTGRESQL_REQUIRED=1)";
-      GTEST_SKIP() << *why;
-    }
-    db_ = std::make_unique<TestDatabase>(GetParam());
-    c_ = connect(db_->config());
-  }
-  void TearDown() override {
-    c_.reset();
-    db_.reset();
-  }
-
-  std::unique_ptr<TestDatabase> db_;
-  std::unique_ptr<Connection> c_;
   const Jid alice_ = jid("alice@example.org");
   const Jid bob_ = jid("bob@example.org");
   const Jid carol_ = jid("carol@example.net");
 };
 
-INSTANTIATE_TEST_SUITE_P(Backends, StoreContract,
-                         ::testing::Values(Backend::SQLite, Backend::PostgreSQL), backend_name);
+PARLEY_BACKENDS(StoreContract);
 
 // --- Connection --------------------------------------------------------------------------------
 

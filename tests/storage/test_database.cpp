@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <stdexcept>
 
 namespace parley::storage::testing {
 namespace {
@@ -69,6 +70,31 @@ TestDatabase::~TestDatabase() {
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
+}
+
+void BackendTest::SetUp() {
+  if (auto why = TestDatabase::unavailable(GetParam())) {
+    if (TestDatabase::postgresql_required())
+      FAIL() << *why << " (PARLEY_TEST_POSTGRESQL_REQUIRED=1)";
+    GTEST_SKIP() << *why;
+  }
+  db_ = std::make_unique<TestDatabase>(GetParam());
+  c_ = connect(db_->config());
+}
+
+void BackendTest::TearDown() {
+  c_.reset();
+  db_.reset();
+}
+
+std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param == Backend::SQLite ? "SQLite" : "PostgreSQL";
+}
+
+Jid jid(std::string_view text) {
+  auto j = Jid::parse(text);
+  if (!j) throw std::invalid_argument("bad test JID: " + std::string(text));
+  return *j;
 }
 
 }  // namespace parley::storage::testing
