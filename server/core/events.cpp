@@ -24,8 +24,10 @@ void HookToken::reset() {
 
 uint64_t Hooks::add(std::type_index type, int priority, std::function<Flow(void*)> fn,
                     std::string owner) {
-  uint64_t id = next_id_++;
   std::unique_lock lock(mutex_);
+  // Under the lock: the list is then ordered by priority and, within one priority, by id, so
+  // that "registration order" means the same thing for every thread.
+  uint64_t id = next_id_++;
   auto& slot = lists_[type];
   auto list = slot ? std::make_shared<List>(*slot) : std::make_shared<List>();
   Entry entry{priority, id, std::move(fn), std::move(owner)};
