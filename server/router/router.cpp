@@ -28,13 +28,6 @@ size_t element_children(const xml::Element& e) {
   return n;
 }
 
-template <class E>
-Fired fire(Server& server, const std::shared_ptr<xml::Element>& stanza, const Jid& from,
-           const Jid& to, const SessionPtr& origin, const InFlight& in_flight) {
-  E event{{server, stanza, from, to, origin, in_flight}};
-  return server.hooks().fire(event);
-}
-
 // A reply is due to a failed IQ request or message; presence and errors get none.
 bool reply_due(const xml::Element& stanza) {
   if (stanza::is_error(stanza)) return false;
@@ -71,14 +64,29 @@ void Router::from_client(const SessionPtr& origin, std::shared_ptr<xml::Element>
     deliver(origin, std::make_shared<const xml::Element>(std::move(reply)));
     return;
   }
-  StanzaFromClient event{{server_, stanza, from, *to, origin, in_flight}};
-  auto fired = server_.hooks().fire(event);
+  StanzaFromClient event{{server_, std::move(stanza), from, *to, origin, std::move(in_flight)}};
+  finish_from_client(event, server_.hooks().fire(event));
+}
+
+void Router::finish_from_client(const StanzaFromClient& event, const Fired& fired) {
   if (fired.failed) {
     if (reply_due(*event.stanza)) bounce(*event.stanza, "internal-server-error");
     return;
   }
   if (fired.stopped) return;
-  dispatch(std::move(event.stanza), from, origin, in_flight);
+  dispatch(event.stanza, event.from, event.origin, event.in_flight);
+}
+
+void Router::finish_routed(const StanzaEvent& event, const Fired& fired) {
+  // DESIGN §4: a handler that threw is logged by Hooks; the sender gets internal-server-error.
+  if (fired.failed && reply_due(*event.stanza)) bounce(*event.stanza, "internal-server-error");
+}
+
+template <class E>
+void Router::fire_routed(const std::shared_ptr<xml::Element>& stanza, const Jid& from,
+                         const Jid& to, const SessionPtr& origin, const InFlight& in_flight) {
+  E event{{server_, stanza, from, to, origin, in_flight}};
+  finish_routed(event, server_.hooks().fire(event));
 }
 
 void Router::route(std::shared_ptr<xml::Element> stanza) {
@@ -130,25 +138,31 @@ void Router::dispatch(std::shared_ptr<xml::Element> stanza, const Jid& from,
     }
   }
 
-  Fired fired;
   if (!local) {
-    fired = fire<StanzaToRemote>(server_, stanza, from, *to, origin, in_flight);
+    fire_routed<StanzaToRemote>(stanza, from, *to, origin, in_flight);
   } else if (kind == Kind::Message) {
-    fired = host            ? fire<MessageToHost>(server_, stanza, from, *to, origin, in_flight)
-            : to->is_bare() ? fire<MessageToBare>(server_, stanza, from, *to, origin, in_flight)
-                            : fire<MessageToFull>(server_, stanza, from, *to, origin, in_flight);
+    if (host)
+      fire_routed<MessageToHost>(stanza, from, *to, origin, in_flight);
+    else if (to->is_bare())
+      fire_routed<MessageToBare>(stanza, from, *to, origin, in_flight);
+    else
+      fire_routed<MessageToFull>(stanza, from, *to, origin, in_flight);
   } else if (kind == Kind::Presence) {
     // Presence without 'to' is a broadcast, fired as presence to the sender's own bare JID.
-    fired = host            ? fire<PresenceToHost>(server_, stanza, from, *to, origin, in_flight)
-            : to->is_bare() ? fire<PresenceToBare>(server_, stanza, from, *to, origin, in_flight)
-                            : fire<PresenceToFull>(server_, stanza, from, *to, origin, in_flight);
+    if (host)
+      fire_routed<PresenceToHost>(stanza, from, *to, origin, in_flight);
+    else if (to->is_bare())
+      fire_routed<PresenceToBare>(stanza, from, *to, origin, in_flight);
+    else
+      fire_routed<PresenceToFull>(stanza, from, *to, origin, in_flight);
   } else {
-    fired = host            ? fire<IqToHost>(server_, stanza, from, *to, origin, in_flight)
-            : to->is_bare() ? fire<IqToBare>(server_, stanza, from, *to, origin, in_flight)
-                            : fire<IqToFull>(server_, stanza, from, *to, origin, in_flight);
+    if (host)
+      fire_routed<IqToHost>(stanza, from, *to, origin, in_flight);
+    else if (to->is_bare())
+      fire_routed<IqToBare>(stanza, from, *to, origin, in_flight);
+    else
+      fire_routed<IqToFull>(stanza, from, *to, origin, in_flight);
   }
-  // DESIGN §4: a handler that threw is logged by Hooks; the sender gets internal-server-error.
-  if (fired.failed && reply_due(*stanza)) bounce(*stanza, "internal-server-error");
 }
 
 void Router::deliver(const SessionPtr& session, std::shared_ptr<const xml::Element> stanza) {
