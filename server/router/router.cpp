@@ -2,6 +2,10 @@
 // behind the events is in default_handlers.cpp (the core's defaults) and in im/.
 #include "router/router.h"
 
+#include <atomic>
+#include <exception>
+#include <stdexcept>
+
 #include "core/log.h"
 #include "core/server.h"
 #include "router/stanza_events.h"
@@ -178,6 +182,87 @@ void Router::bounce(const xml::Element& stanza, std::string_view condition, std:
     if (auto sender = Jid::parse(stanza.get("from"))) reply.set("from", sender->bare().str());
   }
   route(std::move(reply));
+}
+
+// ---- Suspension (continuation.h) ----
+
+struct Continuation::State {
+  State(Hooks::Position p, bool client) : at(p), from_client(client) {}
+  virtual ~State() = default;
+  virtual StanzaEvent& event() = 0;
+  virtual Fired fire_rest() = 0;  // the handlers after `at`
+  const Hooks::Position at;
+  const bool from_client;  // the event is StanzaFromClient (routed on afterwards)
+  std::atomic<bool> done{false};
+};
+
+namespace {
+
+template <class E>
+struct Suspended final : Continuation::State {
+  Suspended(const E& e, Hooks::Position p)
+      : State(p, std::is_same_v<E, StanzaFromClient>), copy(e) {}
+  StanzaEvent& event() override { return copy; }
+  Fired fire_rest() override { return copy.server.hooks().fire_after(copy, at); }
+  E copy;
+};
+
+}  // namespace
+
+template <std::derived_from<StanzaEvent> E>
+Continuation suspend(E& event) {
+  Hooks::Position at = event.server.hooks().position();
+  if (at.type != typeid(E)) throw std::logic_error("suspend(): not inside a handler of this event");
+  return Continuation(std::make_shared<Suspended<E>>(event, at));
+}
+
+// The router's events; suspend() of any other is a link error.
+template Continuation suspend(StanzaFromClient&);
+template Continuation suspend(MessageToHost&);
+template Continuation suspend(MessageToBare&);
+template Continuation suspend(MessageToFull&);
+template Continuation suspend(PresenceToHost&);
+template Continuation suspend(PresenceToBare&);
+template Continuation suspend(PresenceToFull&);
+template Continuation suspend(IqToHost&);
+template Continuation suspend(IqToBare&);
+template Continuation suspend(IqToFull&);
+template Continuation suspend(StanzaToRemote&);
+
+const StanzaEvent& Continuation::event() const {
+  return state_->event();
+}
+
+bool Continuation::claim() const {
+  if (!state_->done.exchange(true)) return true;
+  const StanzaEvent& e = state_->event();
+  PLOG(Error, "router") << "a suspended " << e.stanza->name() << " from " << e.from.str()
+                        << " was resumed twice; ignored";
+  return false;
+}
+
+void Continuation::resume() const {
+  if (!claim()) return;
+  StanzaEvent& e = state_->event();
+  try {
+    Fired fired = state_->fire_rest();
+    if (state_->from_client)
+      e.server.router().finish_from_client(static_cast<const StanzaFromClient&>(e), fired);
+    else
+      e.server.router().finish_routed(e, fired);
+  } catch (const std::exception& ex) {
+    // Not a handler (Hooks catches those): the router's own steps, on the resuming thread.
+    PLOG(Error, "router") << "routing a suspended " << e.stanza->name() << " from " << e.from.str()
+                          << " failed: " << ex.what();
+  }
+  e.in_flight.reset();  // handled: the sender's ack may count it (XEP-0198)
+}
+
+void Continuation::fail() const {
+  if (!claim()) return;
+  StanzaEvent& e = state_->event();
+  e.server.router().finish_routed(e, Fired{true, true});
+  e.in_flight.reset();
 }
 
 }  // namespace parley
