@@ -15,7 +15,7 @@
 #include "modules/blocking/blocklist.h"
 #include "modules/blocking/blocklist_cache.h"
 #include "modules/blocking/blocklist_store.h"
-#include "modules/blocking/decisions.h"
+#include "router/continuation.h"
 #include "router/registry.h"
 #include "router/router.h"
 #include "router/stanza_events.h"
@@ -38,7 +38,6 @@ struct Requested {
 };
 
 using blocking::Cache;
-using blocking::Decisions;
 
 // Loads the account's list from storage and hands it to the cache (held while the account has
 // a session). On the account's database worker.
@@ -46,17 +45,6 @@ ListPtr refresh(Server& server, Cache& cache, storage::Connection& c, const Jid&
   auto list = std::make_shared<const List>(blocking::BlocklistStore(c).items(bare));
   cache.store(bare.str(), list, !server.sessions().resources(bare).empty());
   return list;
-}
-
-// As the router answers a failed handler (DESIGN §4): a reply is due to messages and IQ
-// requests, never to errors.
-bool reply_due(const xml::Element& stanza) {
-  if (stanza::is_error(stanza)) return false;
-  if (stanza.name() == "iq") {
-    auto type = stanza.get("type");
-    return type == "get" || type == "set";
-  }
-  return stanza.name() == "message";
 }
 
 xml::Element command(const std::string& name, const std::vector<Jid>& jids) {
@@ -222,29 +210,26 @@ ListPtr load_for_decision(storage::Connection& c, const Jid& account) {
   }
 }
 
-// The stanza cannot be decided (its list did not load): answered as a failed handler is.
-void cannot_decide(const StanzaEvent& e) {
-  if (reply_due(*e.stanza)) e.server.router().bounce(*e.stanza, "internal-server-error");
-}
-
-// Decides an inbound stanza of type E on the recipient account's worker, then fires E again
-// for it if it passes. `in_flight` goes along, so XEP-0198 counts it handled only after that.
-template <class E>
-void defer_inbound(const std::shared_ptr<Cache>& cache, const std::shared_ptr<Decisions>& decisions,
-                   const E& e, const Jid& account) {
-  E copy{{e.server, e.stanza, e.from, e.to, e.origin, e.in_flight}};
-  e.server.db().post(
-      account.str(), [cache, decisions, copy, account](storage::Connection& c) mutable {
+// Decides a stanza whose list is not held on `account`'s database worker, after what is queued
+// there (the load at login, a block command), with `decide(event, list)`: it goes on past the
+// filter if it passes (DESIGN §4). Its in-flight token waits in `waiting`, so XEP-0198 counts
+// it handled only after that. A list that cannot be loaded fails the stanza, as a handler that
+// threw would.
+template <class Decide>
+void decide_on_worker(const std::shared_ptr<Cache>& cache, const Continuation& waiting,
+                      const Jid& account, Decide decide) {
+  waiting.event().server.db().post(
+      account.str(), [cache, waiting, account, decide](storage::Connection& c) {
+        const StanzaEvent& e = waiting.event();
         ListPtr list = load_for_decision(c, account);
         if (!list) {
-          cannot_decide(copy);
-        } else if (Verdict v = inbound_verdict(*cache, copy, list); v != Verdict::Pass) {
-          apply(copy, v);
+          waiting.fail();
+        } else if (Verdict v = decide(e, list); v != Verdict::Pass) {
+          apply(e, v);
         } else {
-          decisions->passed(copy.stanza, account.str());
-          if (copy.server.hooks().fire(copy).failed) cannot_decide(copy);
+          waiting.resume();
         }
-        cache->settle(account.str(), list, !copy.server.sessions().resources(account).empty());
+        cache->settle(account.str(), list, !e.server.sessions().resources(account).empty());
       });
 }
 
@@ -271,7 +256,6 @@ struct Blocking {
 
   Blocking(ModuleContext& ctx, const Config& config) : cache_(std::make_shared<Cache>()) {
     auto cache = cache_;
-    auto decisions = std::make_shared<Decisions>();
     const auto max_items = static_cast<size_t>(config.max_items);
 
     auto get_list = [cache](const IqRequest& iq) {
@@ -399,46 +383,34 @@ struct Blocking {
     });
 
     // Outbound (§3.3): the account sends to a JID it blocked.
-    ctx.on<StanzaFromClient>(priority::kFilter, [cache, decisions](StanzaFromClient& e) {
+    ctx.on<StanzaFromClient>(priority::kFilter, [cache](StanzaFromClient& e) {
       Jid user = e.from.bare();
-      if (e.to.bare() == user || own_server(user, e.to) || !e.origin ||
-          decisions->decided(e.stanza.get(), user.str()))
-        return Flow::Continue;
+      if (e.to.bare() == user || own_server(user, e.to) || !e.origin) return Flow::Continue;
       if (ListPtr list = cache->ready_or_defer(user.str())) {
         if (!any_match(list, e.to)) return Flow::Continue;
         apply(e, outbound(*e.stanza));
         return Flow::Stop;
       }
       // Not loaded yet (just after login): decided on the account's worker, after the load.
-      StanzaFromClient copy{{e.server, e.stanza, e.from, e.to, e.origin, e.in_flight}};
-      e.server.db().post(user.str(), [cache, decisions, copy, user](storage::Connection& c) {
-        ListPtr list = load_for_decision(c, user);
-        if (!list) {
-          cannot_decide(copy);
-        } else if (any_match(list, copy.to)) {
-          apply(copy, outbound(*copy.stanza));
-        } else {
-          decisions->passed(copy.stanza, user.str());
-          copy.server.router().from_client(copy.origin, copy.stanza, copy.in_flight);
-        }
-        cache->settle(user.str(), list, !copy.server.sessions().resources(user).empty());
+      decide_on_worker(cache, suspend(e), user, [](const StanzaEvent& e, const ListPtr& list) {
+        return any_match(list, e.to) ? outbound(*e.stanza) : Verdict::Pass;
       });
       return Flow::Stop;
     });
 
     // Inbound (§3.3): from a JID the recipient blocked.
-    auto filter = [cache, decisions](auto& e) {
+    auto filter = [cache](auto& e) {
       Jid user = e.to.bare();
-      if (e.from.bare() == user || own_server(user, e.from) ||
-          decisions->decided(e.stanza.get(), user.str()))
-        return Flow::Continue;
+      if (e.from.bare() == user || own_server(user, e.from)) return Flow::Continue;
       Verdict v;
       if (inert_when_offline(*e.stanza) && e.server.sessions().resources(user).empty()) {
         v = inbound_verdict(*cache, e, nullptr);  // only the sender's list matters
       } else if (ListPtr list = cache->ready_or_defer(user.str())) {
         v = inbound_verdict(*cache, e, list);
       } else {
-        defer_inbound(cache, decisions, e, user);
+        decide_on_worker(cache, suspend(e), user, [cache](const StanzaEvent& e, const ListPtr& l) {
+          return inbound_verdict(*cache, e, l);
+        });
         return Flow::Stop;
       }
       if (v == Verdict::Pass) return Flow::Continue;

@@ -12,6 +12,7 @@
 #include "im/roster_store.h"
 #include "policy.h"
 #include "protocol.h"
+#include "router/continuation.h"
 #include "router/registry.h"
 #include "router/router.h"
 #include "router/stanza_events.h"
@@ -76,20 +77,6 @@ class Pending {
   std::unordered_map<std::string, int> count_;
 };
 
-// A deferred message is fired again once decided; the module's own handlers let it through.
-thread_local const xml::Element* t_refire_outgoing = nullptr;
-thread_local const xml::Element* t_refire_incoming = nullptr;
-
-struct RefireGuard {
-  const xml::Element*& slot;
-  RefireGuard(const xml::Element*& s, const xml::Element* e) : slot(s) { slot = e; }
-  ~RefireGuard() { slot = nullptr; }
-  RefireGuard(const RefireGuard&) = delete;
-  RefireGuard& operator=(const RefireGuard&) = delete;
-};
-
-enum class Stage { FromClient, ToBare, ToFull };
-
 struct State {
   State(Server& s, Mode mode, PageLimits l) : server(s), default_mode(mode), limits(l) {}
   Server& server;
@@ -133,34 +120,11 @@ void append_now(const StatePtr& st, const Jid& owner, NewMessage row, InFlight i
       });
 }
 
-void refire(const StatePtr& st, Stage stage, const std::shared_ptr<xml::Element>& stanza,
-            const Jid& from, const Jid& to, const SessionPtr& origin, const InFlight& in_flight) {
-  Server& server = st->server;
-  switch (stage) {
-    case Stage::FromClient: {
-      RefireGuard guard(t_refire_outgoing, stanza.get());
-      server.router().from_client(origin, stanza, in_flight);
-      break;
-    }
-    case Stage::ToBare: {
-      RefireGuard guard(t_refire_incoming, stanza.get());
-      MessageToBare e{{server, stanza, from, to, origin, in_flight}};
-      if (server.hooks().fire(e).failed) server.router().bounce(*stanza, "internal-server-error");
-      break;
-    }
-    case Stage::ToFull: {
-      RefireGuard guard(t_refire_incoming, stanza.get());
-      MessageToFull e{{server, stanza, from, to, origin, in_flight}};
-      if (server.hooks().fire(e).failed) server.router().bounce(*stanza, "internal-server-error");
-      break;
-    }
-  }
-}
-
 // Archives `e.stanza` in `owner`'s archive if the preferences say so, and adds the stanza-id.
-// Returns Stop when the decision needs the database: the message is fired again from there.
-Flow archive(const StatePtr& st, StanzaEvent& e, Stage stage, const Jid& owner, const Jid& with,
-             Direction direction) {
+// Returns Stop when the decision needs the database: the message waits there, and goes on
+// with the handlers after this one once decided (DESIGN §4).
+template <class E>
+Flow archive(const StatePtr& st, E& e, const Jid& owner, const Jid& with, Direction direction) {
   const bool out = direction == Direction::Outgoing;
   std::string id = sid::archive_id(*e.stanza, out ? owner.bare_str() : with.bare_str(),
                                    out ? with.bare_str() : owner.bare_str());
@@ -190,6 +154,7 @@ Flow archive(const StatePtr& st, StanzaEvent& e, Stage stage, const Jid& owner, 
   // Roster mode (or an earlier message still waiting): the roster is in the database, so the
   // decision is made on the owner's worker, and the message goes on its way from there.
   st->pending.add(owner);
+  Continuation waiting = suspend(e);
   auto archived = std::make_shared<bool>(false);
   st->server.db().write(
       owner.str(),
@@ -205,28 +170,22 @@ Flow archive(const StatePtr& st, StanzaEvent& e, Stage stage, const Jid& owner, 
         store.append(owner, row);  // false for a resent message: it keeps its first row's id
         *archived = true;
       },
-      [st, stage, owner, id, archived, stanza = e.stanza, from = e.from, to = e.to,
-       origin = e.origin, in_flight = e.in_flight](bool committed) mutable {
+      [st, owner, id, archived, waiting](bool committed) {
         if (*archived && committed) {
-          sid::add_stanza_id(*stanza, {id, owner.str()});
+          sid::add_stanza_id(*waiting.event().stanza, {id, owner.str()});
         } else if (*archived) {
           PLOG(Warn, "mam") << "archiving a message for " << owner.str() << " failed";
         }
-        try {
-          refire(st, stage, stanza, from, to, origin, in_flight);
-        } catch (const std::exception& ex) {
-          PLOG(Error, "mam") << "routing a message for " << owner.str() << " failed: " << ex.what();
-        }
+        waiting.resume();  // the sender's ack (XEP-0198) waits until this returns
         st->pending.remove(owner);
-        in_flight.reset();
       });
   return Flow::Stop;
 }
 
 // A message arriving for a local account (MessageToBare, or MessageToFull to an online JID).
-Flow incoming(const StatePtr& st, StanzaEvent& e, Stage stage) {
+template <class E>
+Flow incoming(const StatePtr& st, E& e) {
   auto& m = *e.stanza;
-  if (t_refire_incoming == &m) return Flow::Continue;
   const Jid owner = e.to.bare();
   // XEP-0359 §5 rule 2, and XEP-0313 §3.5: the recipient never sees the sender's stanza-id
   // (nor a forged one). A room's own stanza-id on groupchat is the room's to keep.
@@ -235,7 +194,7 @@ Flow incoming(const StatePtr& st, StanzaEvent& e, Stage stage) {
   else
     strip_local_ids(st->server, m);
   if (!worth_archiving(m)) return Flow::Continue;
-  return archive(st, e, stage, owner, e.from, Direction::Incoming);
+  return archive(st, e, owner, e.from, Direction::Incoming);
 }
 
 // Results and the mam:0 <fin/> message are copies made for one session: never redelivered.
@@ -347,19 +306,17 @@ struct Mam {
     // other devices get the stanza-id inside the sent carbon).
     ctx.on<StanzaFromClient>(priority::kStamp, [st](StanzaFromClient& e) {
       auto& m = *e.stanza;
-      if (m.name() != "message" || t_refire_outgoing == &m) return Flow::Continue;
+      if (m.name() != "message") return Flow::Continue;
       strip_local_ids(st->server, m);  // a client never assigns these (XEP-0359 §5)
       if (!e.to.has_local() || !worth_archiving(m)) return Flow::Continue;
-      return archive(st, e, Stage::FromClient, e.from.bare(), e.to, Direction::Outgoing);
+      return archive(st, e, e.from.bare(), e.to, Direction::Outgoing);
     });
     // Incoming: the recipient's archive. A full JID that is not online is fired again as a
     // bare JID by the core (RFC 6121 §8.5.3.2.1); it is archived there, once.
-    ctx.on<MessageToBare>(priority::kStamp,
-                          [st](MessageToBare& e) { return incoming(st, e, Stage::ToBare); });
+    ctx.on<MessageToBare>(priority::kStamp, [st](MessageToBare& e) { return incoming(st, e); });
     ctx.on<MessageToFull>(priority::kStamp, [st](MessageToFull& e) {
-      if (t_refire_incoming == e.stanza.get()) return Flow::Continue;
       if (!st->server.sessions().find(e.to)) return Flow::Continue;
-      return incoming(st, e, Stage::ToFull);
+      return incoming(st, e);
     });
     // The sender's stanza-id does not leave the server either.
     ctx.on<StanzaToRemote>(priority::kStamp, [st](StanzaToRemote& e) {

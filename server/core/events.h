@@ -3,6 +3,10 @@
 // return Flow::Stop to end the chain. A handler that throws is logged with the event and owner
 // names and the chain stops with `failed` set, so the firing site can answer
 // internal-server-error.
+//
+// A handler that has to wait (for the database) suspends the chain: it takes position(),
+// returns Flow::Stop, and later, on any thread, calls fire_after() with its copy of the event
+// to run the handlers after it. router/continuation.h does this for the router's events.
 #pragma once
 
 #include <algorithm>
@@ -11,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <typeindex>
@@ -75,7 +80,30 @@ class Hooks {
 
   template <class E>
   Fired fire(E& event) const {
-    return fire_erased(typeid(E), E::kName, &event);
+    return fire_erased(typeid(E), E::kName, &event, nullptr);
+  }
+
+  // Where a chain stands: the handler that is running. Three words, owning nothing.
+  struct Position {
+    std::type_index type = typeid(void);
+    int priority = 0;
+    uint64_t id = 0;
+  };
+
+  // The position of the handler this thread is running (the innermost one, when a handler
+  // fires another event). Only inside a handler of this Hooks: throws std::logic_error
+  // elsewhere.
+  Position position() const;
+
+  // Runs the handlers after `at` on `event`, as fire() would have, from any thread. The chain
+  // is the one registered now, continued after `at`'s place in the order: a handler removed
+  // meanwhile (its module unloaded) is not called, one added meanwhile below `at` is. Handlers
+  // run this way may suspend again.
+  template <class E>
+  Fired fire_after(E& event, const Position& at) const {
+    if (at.type != typeid(E))
+      throw std::logic_error("Hooks::fire_after: a position of another event");
+    return fire_erased(typeid(E), E::kName, &event, &at);
   }
 
   template <class E>
@@ -97,7 +125,9 @@ class Hooks {
   uint64_t add(std::type_index type, int priority, std::function<Flow(void*)> fn,
                std::string owner);
   std::shared_ptr<const List> snapshot(std::type_index type) const;
-  Fired fire_erased(std::type_index type, std::string_view name, void* event) const;
+  // `after`: start after that position instead of at the first handler.
+  Fired fire_erased(std::type_index type, std::string_view name, void* event,
+                    const Position* after) const;
 
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::type_index, std::shared_ptr<const List>> lists_;

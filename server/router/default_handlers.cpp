@@ -137,7 +137,7 @@ struct Router::Defaults {
         case FullAction::AsBare: {
           // §8.5.3.2.1: fired as a bare-JID message so offline storage etc. see it too.
           MessageToBare bare{{server, e.stanza, e.from, e.to.bare(), e.origin, e.in_flight}};
-          if (server.hooks().fire(bare).failed) router.bounce(*e.stanza, "internal-server-error");
+          router.finish_routed(bare, server.hooks().fire(bare));
           break;
         }
         case FullAction::Bounce:

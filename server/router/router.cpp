@@ -2,6 +2,10 @@
 // behind the events is in default_handlers.cpp (the core's defaults) and in im/.
 #include "router/router.h"
 
+#include <atomic>
+#include <exception>
+#include <stdexcept>
+
 #include "core/log.h"
 #include "core/server.h"
 #include "router/stanza_events.h"
@@ -26,13 +30,6 @@ size_t element_children(const xml::Element& e) {
   for (const auto& node : e.nodes())
     if (!node.is_text()) ++n;
   return n;
-}
-
-template <class E>
-Fired fire(Server& server, const std::shared_ptr<xml::Element>& stanza, const Jid& from,
-           const Jid& to, const SessionPtr& origin, const InFlight& in_flight) {
-  E event{{server, stanza, from, to, origin, in_flight}};
-  return server.hooks().fire(event);
 }
 
 // A reply is due to a failed IQ request or message; presence and errors get none.
@@ -71,14 +68,29 @@ void Router::from_client(const SessionPtr& origin, std::shared_ptr<xml::Element>
     deliver(origin, std::make_shared<const xml::Element>(std::move(reply)));
     return;
   }
-  StanzaFromClient event{{server_, stanza, from, *to, origin, in_flight}};
-  auto fired = server_.hooks().fire(event);
+  StanzaFromClient event{{server_, std::move(stanza), from, *to, origin, std::move(in_flight)}};
+  finish_from_client(event, server_.hooks().fire(event));
+}
+
+void Router::finish_from_client(const StanzaFromClient& event, const Fired& fired) {
   if (fired.failed) {
     if (reply_due(*event.stanza)) bounce(*event.stanza, "internal-server-error");
     return;
   }
   if (fired.stopped) return;
-  dispatch(std::move(event.stanza), from, origin, in_flight);
+  dispatch(event.stanza, event.from, event.origin, event.in_flight);
+}
+
+void Router::finish_routed(const StanzaEvent& event, const Fired& fired) {
+  // DESIGN §4: a handler that threw is logged by Hooks; the sender gets internal-server-error.
+  if (fired.failed && reply_due(*event.stanza)) bounce(*event.stanza, "internal-server-error");
+}
+
+template <class E>
+void Router::fire_routed(const std::shared_ptr<xml::Element>& stanza, const Jid& from,
+                         const Jid& to, const SessionPtr& origin, const InFlight& in_flight) {
+  E event{{server_, stanza, from, to, origin, in_flight}};
+  finish_routed(event, server_.hooks().fire(event));
 }
 
 void Router::route(std::shared_ptr<xml::Element> stanza) {
@@ -130,25 +142,31 @@ void Router::dispatch(std::shared_ptr<xml::Element> stanza, const Jid& from,
     }
   }
 
-  Fired fired;
   if (!local) {
-    fired = fire<StanzaToRemote>(server_, stanza, from, *to, origin, in_flight);
+    fire_routed<StanzaToRemote>(stanza, from, *to, origin, in_flight);
   } else if (kind == Kind::Message) {
-    fired = host            ? fire<MessageToHost>(server_, stanza, from, *to, origin, in_flight)
-            : to->is_bare() ? fire<MessageToBare>(server_, stanza, from, *to, origin, in_flight)
-                            : fire<MessageToFull>(server_, stanza, from, *to, origin, in_flight);
+    if (host)
+      fire_routed<MessageToHost>(stanza, from, *to, origin, in_flight);
+    else if (to->is_bare())
+      fire_routed<MessageToBare>(stanza, from, *to, origin, in_flight);
+    else
+      fire_routed<MessageToFull>(stanza, from, *to, origin, in_flight);
   } else if (kind == Kind::Presence) {
     // Presence without 'to' is a broadcast, fired as presence to the sender's own bare JID.
-    fired = host            ? fire<PresenceToHost>(server_, stanza, from, *to, origin, in_flight)
-            : to->is_bare() ? fire<PresenceToBare>(server_, stanza, from, *to, origin, in_flight)
-                            : fire<PresenceToFull>(server_, stanza, from, *to, origin, in_flight);
+    if (host)
+      fire_routed<PresenceToHost>(stanza, from, *to, origin, in_flight);
+    else if (to->is_bare())
+      fire_routed<PresenceToBare>(stanza, from, *to, origin, in_flight);
+    else
+      fire_routed<PresenceToFull>(stanza, from, *to, origin, in_flight);
   } else {
-    fired = host            ? fire<IqToHost>(server_, stanza, from, *to, origin, in_flight)
-            : to->is_bare() ? fire<IqToBare>(server_, stanza, from, *to, origin, in_flight)
-                            : fire<IqToFull>(server_, stanza, from, *to, origin, in_flight);
+    if (host)
+      fire_routed<IqToHost>(stanza, from, *to, origin, in_flight);
+    else if (to->is_bare())
+      fire_routed<IqToBare>(stanza, from, *to, origin, in_flight);
+    else
+      fire_routed<IqToFull>(stanza, from, *to, origin, in_flight);
   }
-  // DESIGN §4: a handler that threw is logged by Hooks; the sender gets internal-server-error.
-  if (fired.failed && reply_due(*stanza)) bounce(*stanza, "internal-server-error");
 }
 
 void Router::deliver(const SessionPtr& session, std::shared_ptr<const xml::Element> stanza) {
@@ -164,6 +182,87 @@ void Router::bounce(const xml::Element& stanza, std::string_view condition, std:
     if (auto sender = Jid::parse(stanza.get("from"))) reply.set("from", sender->bare().str());
   }
   route(std::move(reply));
+}
+
+// ---- Suspension (continuation.h) ----
+
+struct Continuation::State {
+  State(Hooks::Position p, bool client) : at(p), from_client(client) {}
+  virtual ~State() = default;
+  virtual StanzaEvent& event() = 0;
+  virtual Fired fire_rest() = 0;  // the handlers after `at`
+  const Hooks::Position at;
+  const bool from_client;  // the event is StanzaFromClient (routed on afterwards)
+  std::atomic<bool> done{false};
+};
+
+namespace {
+
+template <class E>
+struct Suspended final : Continuation::State {
+  Suspended(const E& e, Hooks::Position p)
+      : State(p, std::is_same_v<E, StanzaFromClient>), copy(e) {}
+  StanzaEvent& event() override { return copy; }
+  Fired fire_rest() override { return copy.server.hooks().fire_after(copy, at); }
+  E copy;
+};
+
+}  // namespace
+
+template <std::derived_from<StanzaEvent> E>
+Continuation suspend(E& event) {
+  Hooks::Position at = event.server.hooks().position();
+  if (at.type != typeid(E)) throw std::logic_error("suspend(): not inside a handler of this event");
+  return Continuation(std::make_shared<Suspended<E>>(event, at));
+}
+
+// The router's events; suspend() of any other is a link error.
+template Continuation suspend(StanzaFromClient&);
+template Continuation suspend(MessageToHost&);
+template Continuation suspend(MessageToBare&);
+template Continuation suspend(MessageToFull&);
+template Continuation suspend(PresenceToHost&);
+template Continuation suspend(PresenceToBare&);
+template Continuation suspend(PresenceToFull&);
+template Continuation suspend(IqToHost&);
+template Continuation suspend(IqToBare&);
+template Continuation suspend(IqToFull&);
+template Continuation suspend(StanzaToRemote&);
+
+const StanzaEvent& Continuation::event() const {
+  return state_->event();
+}
+
+bool Continuation::claim() const {
+  if (!state_->done.exchange(true)) return true;
+  const StanzaEvent& e = state_->event();
+  PLOG(Error, "router") << "a suspended " << e.stanza->name() << " from " << e.from.str()
+                        << " was resumed twice; ignored";
+  return false;
+}
+
+void Continuation::resume() const {
+  if (!claim()) return;
+  StanzaEvent& e = state_->event();
+  try {
+    Fired fired = state_->fire_rest();
+    if (state_->from_client)
+      e.server.router().finish_from_client(static_cast<const StanzaFromClient&>(e), fired);
+    else
+      e.server.router().finish_routed(e, fired);
+  } catch (const std::exception& ex) {
+    // Not a handler (Hooks catches those): the router's own steps, on the resuming thread.
+    PLOG(Error, "router") << "routing a suspended " << e.stanza->name() << " from " << e.from.str()
+                          << " failed: " << ex.what();
+  }
+  e.in_flight.reset();  // handled: the sender's ack may count it (XEP-0198)
+}
+
+void Continuation::fail() const {
+  if (!claim()) return;
+  StanzaEvent& e = state_->event();
+  e.server.router().finish_routed(e, Fired{true, true});
+  e.in_flight.reset();
 }
 
 }  // namespace parley

@@ -6,6 +6,8 @@
 
 #include <memory>
 
+#include "core/events.h"
+#include "router/continuation.h"
 #include "router/session.h"
 #include "router/stanza_events.h"
 #include "xml/element.h"
@@ -37,8 +39,17 @@ class Router {
   void bounce(const xml::Element& stanza, std::string_view condition, std::string_view text = {});
 
  private:
+  friend class Continuation;  // finishes a stanza's way after a suspension
   void dispatch(std::shared_ptr<xml::Element> stanza, const Jid& from, const SessionPtr& origin,
                 const InFlight& in_flight);
+  template <class E>
+  void fire_routed(const std::shared_ptr<xml::Element>& stanza, const Jid& from, const Jid& to,
+                   const SessionPtr& origin, const InFlight& in_flight);
+  // What the router does once an event's handlers are done (now, or after a suspension):
+  // after StanzaFromClient, dispatch() unless a handler stopped it; after any event, a
+  // handler that threw gets the sender internal-server-error where a reply is due.
+  void finish_from_client(const StanzaFromClient& event, const Fired& fired);
+  void finish_routed(const StanzaEvent& event, const Fired& fired);
   Server& server_;
   struct Defaults;
   std::unique_ptr<Defaults> defaults_;

@@ -1,9 +1,7 @@
 // The blocking module's list cache (modules/blocking/blocklist_cache.h): lists are held while an
 // account is online, and once a stanza of an account is deferred to its database worker every
-// later one is too, until the deferred ones are settled (so stanzas keep their order). And the
-// marks on stanzas decided there (decisions.h), which last as long as the stanza.
+// later one is too, until the deferred ones are settled (so stanzas keep their order).
 #include "modules/blocking/blocklist_cache.h"
-#include "modules/blocking/decisions.h"
 
 #include <gtest/gtest.h>
 
@@ -81,32 +79,6 @@ TEST(BlockingCache, OnlyNonEmptyListsCountAsBlocking) {
   EXPECT_TRUE(c.anyone_blocks());
   c.store(kJuliet, list_of({}), true);
   EXPECT_FALSE(c.anyone_blocks());
-}
-
-TEST(BlockingDecisions, AMarkIsForOneStanzaAndOneAccountAsLongAsTheStanzaLives) {
-  Decisions d;
-  auto m = std::make_shared<xml::Element>("message");
-  auto other = std::make_shared<xml::Element>("message");
-  EXPECT_FALSE(d.decided(m.get(), kJuliet));
-  d.passed(m, kJuliet);
-  EXPECT_TRUE(d.decided(m.get(), kJuliet));
-  EXPECT_TRUE(d.decided(m.get(), kJuliet));  // any number of times: other modules fire it again
-  EXPECT_FALSE(d.decided(m.get(), "nurse@capulet.example"));  // the other party's list
-  EXPECT_FALSE(d.decided(other.get(), kJuliet));
-  const xml::Element* address = m.get();
-  m.reset();
-  EXPECT_FALSE(d.decided(address, kJuliet)) << "a freed stanza's address may be reused";
-}
-
-TEST(BlockingDecisions, SweepingFreedMarksKeepsTheLiveOnes) {
-  Decisions d;
-  std::vector<std::shared_ptr<xml::Element>> live;
-  for (int i = 0; i < 5000; ++i) {
-    auto m = std::make_shared<xml::Element>("message");
-    d.passed(m, kJuliet);
-    if (i % 1000 == 0) live.push_back(m);  // the rest are freed at once
-  }
-  for (const auto& m : live) EXPECT_TRUE(d.decided(m.get(), kJuliet));
 }
 
 }  // namespace

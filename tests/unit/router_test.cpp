@@ -5,10 +5,15 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 
+#include "core/module.h"
+#include "core/module_host.h"
 #include "core/server.h"
+#include "router/continuation.h"
 #include "router/delivery.h"
 #include "router/stanza_events.h"
 #include "xml/stanza.h"
@@ -391,6 +396,271 @@ TEST_F(RouterTest, PresenceToMissingFullJidIsIgnored) {
   p->set("to", "juliet@example.com/none");
   router.from_client(romeo, p);
   EXPECT_TRUE(romeo->take().empty());
+}
+
+// ---- A handler that has to wait (router/continuation.h) ----
+
+// Counts the calls of handlers placed around the one that suspends.
+struct Calls {
+  std::atomic<int> above{0}, below{0};
+};
+
+class SuspensionTest : public RouterTest {
+ protected:
+  // A handler of E at `priority` that suspends every stanza, and counting handlers above and
+  // below it.
+  template <class E>
+  void suspend_at(int priority) {
+    tokens.push_back(server.hooks().on<E>(priority + 1, [this](E&) {
+      ++calls.above;
+      return Flow::Continue;
+    }));
+    tokens.push_back(server.hooks().on<E>(priority, [this](E& e) {
+      std::lock_guard lock(mutex);
+      waiting.push_back(suspend(e));
+      return Flow::Stop;
+    }));
+    tokens.push_back(server.hooks().on<E>(priority - 1, [this](E&) {
+      ++calls.below;
+      return Flow::Continue;
+    }));
+  }
+  Continuation take() {
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(waiting.size(), 1u);
+    Continuation c = waiting.front();
+    waiting.erase(waiting.begin());
+    return c;
+  }
+  size_t suspended() {
+    std::lock_guard lock(mutex);
+    return waiting.size();
+  }
+
+  std::vector<HookToken> tokens;
+  Calls calls;
+  std::mutex mutex;
+  std::vector<Continuation> waiting;
+};
+
+TEST_F(SuspensionTest, AStanzaFromAClientIsRoutedWhenResumedAndEarlierHandlersRunOnce) {
+  suspend_at<StanzaFromClient>(priority::kFilter);
+  auto juliet = add("juliet@example.com/balcony", 0, true);
+  auto romeo = add("romeo@example.com/orchard", 0, true);
+  router.from_client(romeo, message("juliet@example.com", "chat"));
+  EXPECT_TRUE(juliet->take().empty()) << "routed before it was resumed";
+  EXPECT_EQ(calls.above, 1);
+  EXPECT_EQ(calls.below, 0);
+
+  Continuation c = take();
+  EXPECT_EQ(c.event().stanza->get("from"), "romeo@example.com/orchard");
+  c.resume();
+  EXPECT_EQ(calls.above, 1) << "a handler above the suspended one ran again";
+  EXPECT_EQ(calls.below, 1);
+  auto got = juliet->take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].child_text("body"), "hi");
+  EXPECT_TRUE(romeo->take().empty());
+}
+
+TEST_F(SuspensionTest, ResumesOnAnotherThread) {
+  suspend_at<MessageToBare>(priority::kFilter);
+  auto juliet = add("juliet@example.com/balcony", 0, true);
+  auto romeo = add("romeo@example.com/orchard", 0, true);
+  router.from_client(romeo, message("juliet@example.com", "chat"));
+  Continuation c = take();
+  std::thread worker([c] { c.resume(); });
+  worker.join();
+  EXPECT_EQ(calls.above, 1);
+  EXPECT_EQ(calls.below, 1);
+  EXPECT_EQ(juliet->take().size(), 1u);  // the default handler, after the resumed ones
+}
+
+TEST_F(SuspensionTest, ResumedRoutedEventsEndWithTheDefaultHandlersAnswer) {
+  suspend_at<MessageToBare>(priority::kFilter);
+  auto romeo = add("romeo@example.com/orchard", 0, true);
+  router.from_client(romeo, message("juliet@example.com", "chat"));  // nobody online
+  take().resume();
+  auto got = romeo->take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(error_condition(got[0]), "service-unavailable");  // RFC 6121 §8.5.2.2.1
+}
+
+TEST_F(SuspensionTest, AHandlerThatStopsAfterTheResumptionEndsTheWay) {
+  suspend_at<StanzaFromClient>(priority::kFilter);
+  tokens.push_back(server.hooks().on<StanzaFromClient>(
+      priority::kNormal, [](StanzaFromClient&) { return Flow::Stop; }));
+  auto juliet = add("juliet@example.com/balcony", 0, true);
+  auto romeo = add("romeo@example.com/orchard", 0, true);
+  router.from_client(romeo, message("juliet@example.com", "chat"));
+  take().resume();
+  EXPECT_EQ(calls.below, 1);
+  EXPECT_TRUE(juliet->take().empty()) << "dispatched although a later handler stopped it";
+  EXPECT_TRUE(romeo->take().empty());
+}
+
+TEST_F(SuspensionTest, AHandlerThatThrowsAfterTheResumptionAnswersInternalServerError) {
+  suspend_at<StanzaFromClient>(priority::kFilter);
+  tokens.push_back(server.hooks().on<StanzaFromClient>(
+      priority::kNormal, [](StanzaFromClient&) -> Flow { throw std::runtime_error("late"); }));
+  auto juliet = add("juliet@example.com/balcony", 0, true);
+  auto romeo = add("romeo@example.com/orchard", 0, true);
+  router.from_client(romeo, message("juliet@example.com", "chat"));
+  take().resume();
+  EXPECT_TRUE(juliet->take().empty());
+  auto got = romeo->take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(error_condition(got[0]), "internal-server-error");
+
+  // The same after a routed event's suspension, and only where a reply is due.
+  tokens.clear();
+  suspend_at<PresenceToBare>(priority::kFilter);
+  suspend_at<MessageToBare>(priority::kFilter);
+  tokens.push_back(server.hooks().on<MessageToBare>(
+      priority::kNormal, [](MessageToBare&) -> Flow { throw std::runtime_error("late"); }));
+  tokens.push_back(server.hooks().on<PresenceToBare>(
+      priority::kNormal, [](PresenceToBare&) -> Flow { throw std::runtime_error("late"); }));
+  router.from_client(romeo, message("juliet@example.com", "chat"));
+  take().resume();
+  got = romeo->take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(error_condition(got[0]), "internal-server-error");
+  auto presence = std::make_shared<xml::Element>("presence", std::string(stanza::kClientNs));
+  presence->set("to", "juliet@example.com");
+  router.from_client(romeo, presence);
+  take().resume();
+  EXPECT_TRUE(romeo->take().empty()) << "presence is never answered with an error";
+}
+
+TEST_F(SuspensionTest, FailAnswersAsIfTheHandlerHadThrown) {
+  suspend_at<StanzaFromClient>(priority::kFilter);
+  auto juliet = add("juliet@example.com/balcony", 0, true);
+  auto romeo = add("romeo@example.com/orchard", 0, true);
+  router.from_client(romeo, message("juliet@example.com", "chat"));
+  take().fail();
+  EXPECT_EQ(calls.below, 0);
+  EXPECT_TRUE(juliet->take().empty());
+  auto got = romeo->take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(error_condition(got[0]), "internal-server-error");
+  router.from_client(romeo, message("juliet@example.com", "error"));
+  take().fail();
+  EXPECT_TRUE(romeo->take().empty()) << "an error was answered";
+}
+
+TEST_F(SuspensionTest, OnlyTheFirstResumeOrFailCounts) {
+  suspend_at<StanzaFromClient>(priority::kFilter);
+  auto juliet = add("juliet@example.com/balcony", 0, true);
+  auto romeo = add("romeo@example.com/orchard", 0, true);
+  router.from_client(romeo, message("juliet@example.com", "chat"));
+  Continuation c = take();
+  Continuation copy = c;
+  c.resume();
+  copy.resume();
+  c.fail();
+  EXPECT_EQ(calls.below, 1);
+  EXPECT_EQ(juliet->take().size(), 1u);
+  EXPECT_TRUE(romeo->take().empty());
+}
+
+TEST_F(SuspensionTest, TheInFlightTokenIsHeldUntilTheWayIsFinished) {
+  suspend_at<StanzaFromClient>(priority::kFilter);
+  auto juliet = add("juliet@example.com/balcony", 0, true);
+  auto romeo = add("romeo@example.com/orchard", 0, true);
+  auto token = std::make_shared<int>(1);
+  std::weak_ptr<int> watch = token;
+  router.from_client(romeo, message("juliet@example.com", "chat"), std::move(token));
+  EXPECT_FALSE(watch.expired()) << "XEP-0198 would count a stanza still waiting as handled";
+  Continuation c = take();
+  bool held_while_running = false;
+  tokens.push_back(server.hooks().on<MessageToBare>(priority::kNormal, [&](MessageToBare& e) {
+    held_while_running = e.in_flight != nullptr && !watch.expired();
+    return Flow::Continue;
+  }));
+  c.resume();
+  EXPECT_TRUE(held_while_running) << "the resumed handlers did not get the token";
+  EXPECT_TRUE(watch.expired()) << "the continuation kept the token after the way was finished";
+  EXPECT_EQ(juliet->take().size(), 1u);
+}
+
+TEST_F(SuspensionTest, TwoHandlersOfOneChainCanEachWait) {
+  // As blocking (kFilter) and the archive (kStamp) both do for an offline account.
+  suspend_at<MessageToBare>(priority::kFilter);
+  suspend_at<MessageToBare>(priority::kStamp);
+  auto romeo = add("romeo@example.com/orchard", 0, true);
+  auto juliet = add("juliet@example.com/balcony", 0, true);
+  router.from_client(romeo, message("juliet@example.com", "chat"));
+  EXPECT_EQ(calls.above, 1);
+  take().resume();  // the filter's
+  EXPECT_EQ(suspended(), 1u);
+  EXPECT_EQ(calls.above, 2);  // the archive's "above" handler, once
+  EXPECT_EQ(calls.below, 1);  // the filter's "below" handler, once
+  EXPECT_TRUE(juliet->take().empty());
+  take().resume();  // the archive's
+  EXPECT_EQ(calls.above, 2);
+  EXPECT_EQ(calls.below, 2);
+  EXPECT_EQ(juliet->take().size(), 1u);
+}
+
+TEST_F(SuspensionTest, ASuspensionInsideTheBareJidFallbackResumesThere) {
+  // RFC 6121 §8.5.3.2.1: the default handler of MessageToFull fires MessageToBare for an
+  // offline resource; a handler of that nested event suspends it.
+  suspend_at<MessageToBare>(priority::kStamp);
+  int full_below = 0;
+  tokens.push_back(server.hooks().on<MessageToFull>(priority::kNormal, [&](MessageToFull&) {
+    ++full_below;
+    return Flow::Continue;
+  }));
+  auto juliet = add("juliet@example.com/balcony", 0, true);
+  auto romeo = add("romeo@example.com/orchard", 0, true);
+  router.from_client(romeo, message("juliet@example.com/gone", "chat"));
+  EXPECT_EQ(full_below, 1);
+  Continuation c = take();
+  EXPECT_EQ(c.event().to.str(), "juliet@example.com");
+  c.resume();
+  EXPECT_EQ(full_below, 1) << "MessageToFull ran again";
+  EXPECT_EQ(calls.below, 1);
+  EXPECT_EQ(juliet->take().size(), 1u);
+}
+
+TEST_F(SuspensionTest, AModuleUnloadedMeanwhileIsNotCalled) {
+  suspend_at<StanzaFromClient>(priority::kFilter);
+  auto late = std::make_unique<ModuleContext>(server, server.modules(), "late");
+  int late_calls = 0;
+  late->on<StanzaFromClient>(priority::kNormal, [&](StanzaFromClient&) {
+    ++late_calls;
+    return Flow::Continue;
+  });
+  auto juliet = add("juliet@example.com/balcony", 0, true);
+  auto romeo = add("romeo@example.com/orchard", 0, true);
+  router.from_client(romeo, message("juliet@example.com", "chat"));
+  Continuation c = take();
+  late.reset();  // unloads: its registrations go
+  c.resume();
+  EXPECT_EQ(late_calls, 0);
+  EXPECT_EQ(calls.below, 1);
+  EXPECT_EQ(juliet->take().size(), 1u) << "the router's own steps still ran";
+}
+
+TEST_F(SuspensionTest, SuspendOnlyInsideAHandlerOfThatEvent) {
+  auto romeo = add("romeo@example.com/orchard", 0, true);
+  StanzaFromClient outside{{server, message("juliet@example.com"), romeo->jid(),
+                            *Jid::parse("juliet@example.com"), romeo}};
+  EXPECT_THROW(suspend(outside), std::logic_error);
+  // Inside a handler of another event (a StanzaFromClient handler that is handed a
+  // MessageToBare it did not get from Hooks).
+  bool threw = false;
+  tokens.push_back(server.hooks().on<StanzaFromClient>(0, [&](StanzaFromClient& e) {
+    MessageToBare other{{e.server, e.stanza, e.from, e.to, e.origin}};
+    try {
+      suspend(other);
+    } catch (const std::logic_error&) {
+      threw = true;
+    }
+    return Flow::Stop;
+  }));
+  router.from_client(romeo, message("juliet@example.com"));
+  EXPECT_TRUE(threw);
 }
 
 }  // namespace
