@@ -12,12 +12,15 @@
 
 #include "core/module_host.h"
 #include "core/server.h"
+#include "fake_session.h"
 #include "router/router.h"
 #include "router/stanza_events.h"
 #include "xml/stanza.h"
 
 namespace parley {
 namespace {
+
+using parley::testing::FakeSession;
 
 using carbons::Direction;
 using carbons::eligible;
@@ -125,27 +128,6 @@ TEST(CarbonsEligibility, MucRules) {
 }
 
 // ---- The XEP-0198 handlers, on a server that is not started ----
-
-class FakeSession : public Session {
- public:
-  explicit FakeSession(const std::string& j) { jid_ = *Jid::parse(j); }
-  void deliver(std::shared_ptr<const xml::Element> stanza) override {
-    std::lock_guard lock(mutex_);
-    got_.push_back(*stanza);
-  }
-  void deliver_bytes(std::shared_ptr<const std::string>) override {}
-  void close(std::string_view, std::string_view) override {}
-  std::string remote_address() const override { return "192.0.2.1"; }
-  bool secure() const override { return true; }
-  std::vector<xml::Element> take() {
-    std::lock_guard lock(mutex_);
-    return std::exchange(got_, {});
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<xml::Element> got_;
-};
 
 class CarbonsUndelivered : public ::testing::Test {
  protected:

@@ -12,11 +12,14 @@
 
 #include "core/module_host.h"
 #include "core/server.h"
+#include "fake_session.h"
 #include "router/stanza_events.h"
 #include "xml/stanza.h"
 
 namespace parley {
 namespace {
+
+using parley::testing::FakeSession;
 
 using csi::classify;
 using csi::Kind;
@@ -141,41 +144,6 @@ TEST(CsiHeld, OneContactTooManyIsRefused) {
 
 // ---- The module, on a server that is not started ----
 
-class FakeSession : public Session {
- public:
-  explicit FakeSession(const std::string& j) { jid_ = *Jid::parse(j); }
-  // What a client would receive: delivery goes through StanzaToClient as in c2s.
-  void deliver(std::shared_ptr<const xml::Element> stanza) override {
-    std::vector<std::shared_ptr<const xml::Element>> out;
-    if (server_) {
-      StanzaToClient e{*server_, shared_from_this(), stanza};
-      Fired f = server_->hooks().fire(e);
-      out = e.release;
-      if (!f.stopped) out.push_back(stanza);
-    } else {
-      out.push_back(stanza);
-    }
-    std::lock_guard lock(mutex_);
-    for (auto& s : out) got_.push_back(std::move(s));
-  }
-  void deliver_bytes(std::shared_ptr<const std::string>) override {}
-  void close(std::string_view, std::string_view) override {}
-  std::string remote_address() const override { return "192.0.2.1"; }
-  bool secure() const override { return true; }
-
-  std::vector<std::shared_ptr<const xml::Element>> take() {
-    std::lock_guard lock(mutex_);
-    return std::exchange(got_, {});
-  }
-  // XEP-0198 resumption: this connection takes over the old session's state.
-  void resume_from(Session& old) { take_state_from(old); }
-  Server* server_ = nullptr;
-
- private:
-  std::mutex mutex_;
-  std::vector<std::shared_ptr<const xml::Element>> got_;
-};
-
 class CsiModule : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -193,8 +161,7 @@ class CsiModule : public ::testing::Test {
   }
 
   std::shared_ptr<FakeSession> session(const std::string& j) {
-    auto s = std::make_shared<FakeSession>(j);
-    s->server_ = server_.get();
+    auto s = std::make_shared<FakeSession>(j, server_.get());
     return s;
   }
   bool nonza(const std::shared_ptr<FakeSession>& s, std::string_view name) {
@@ -218,7 +185,7 @@ TEST_F(CsiModule, HoldsWhileInactiveAndReleasesBeforeWhatIsUrgent) {
   auto s = session("juliet@capulet.example/phone");
   auto p1 = presence("romeo@montague.example/orchard", "away");
   s->deliver(p1);  // active: straight through
-  EXPECT_EQ(s->take(), (std::vector<csi::Stanza>{p1}));
+  EXPECT_EQ(s->take_stanzas(), (std::vector<csi::Stanza>{p1}));
 
   ASSERT_TRUE(nonza(s, "inactive"));
   auto p2 = presence("romeo@montague.example/orchard", "xa");
@@ -226,18 +193,18 @@ TEST_F(CsiModule, HoldsWhileInactiveAndReleasesBeforeWhatIsUrgent) {
   auto p3 = presence("romeo@montague.example/orchard", "dnd");
   auto typing = chat_state("romeo@montague.example/orchard", "composing");
   for (const auto& x : {p2, n1, p3, typing}) s->deliver(x);
-  EXPECT_TRUE(s->take().empty());
+  EXPECT_TRUE(s->take_stanzas().empty());
   auto body = stanza("message", "romeo@montague.example/orchard", "chat");
   body->text_child("body", "hi");
   s->deliver(body);
-  EXPECT_EQ(s->take(), (std::vector<csi::Stanza>{n1, p3, typing, body}));
+  EXPECT_EQ(s->take_stanzas(), (std::vector<csi::Stanza>{n1, p3, typing, body}));
   // Still inactive: holding again.
   auto p4 = presence("nurse@capulet.example/kitchen", "away");
   s->deliver(p4);
-  EXPECT_TRUE(s->take().empty());
+  EXPECT_TRUE(s->take_stanzas().empty());
   auto pong = stanza("iq", "capulet.example", "result");
   s->deliver(pong);
-  EXPECT_EQ(s->take(), (std::vector<csi::Stanza>{p4, pong}));
+  EXPECT_EQ(s->take_stanzas(), (std::vector<csi::Stanza>{p4, pong}));
 }
 
 TEST_F(CsiModule, ActiveDeliversWhatWasHeld) {
@@ -245,17 +212,17 @@ TEST_F(CsiModule, ActiveDeliversWhatWasHeld) {
   ASSERT_TRUE(nonza(s, "inactive"));
   auto p = presence("romeo@montague.example/orchard");
   s->deliver(p);
-  EXPECT_TRUE(s->take().empty());
+  EXPECT_TRUE(s->take_stanzas().empty());
   ASSERT_TRUE(nonza(s, "active"));
-  EXPECT_EQ(s->take(), (std::vector<csi::Stanza>{p}));
+  EXPECT_EQ(s->take_stanzas(), (std::vector<csi::Stanza>{p}));
   auto q = presence("romeo@montague.example/orchard", "away");
   s->deliver(q);
-  EXPECT_EQ(s->take(), (std::vector<csi::Stanza>{q}));
+  EXPECT_EQ(s->take_stanzas(), (std::vector<csi::Stanza>{q}));
   // <active/> on a session that never was inactive, and twice, is fine (§4.2: no answer).
   auto fresh = session("juliet@capulet.example/laptop");
   EXPECT_TRUE(nonza(fresh, "active"));
   EXPECT_TRUE(nonza(s, "active"));
-  EXPECT_TRUE(fresh->take().empty());
+  EXPECT_TRUE(fresh->take_stanzas().empty());
 }
 
 TEST_F(CsiModule, OtherElementsAreNotCsi) {
@@ -271,7 +238,7 @@ TEST_F(CsiModule, ResumedStreamStartsActive) {
   ASSERT_TRUE(nonza(old_connection, "inactive"));
   auto p = presence("romeo@montague.example/orchard");
   old_connection->deliver(p);
-  EXPECT_TRUE(old_connection->take().empty());
+  EXPECT_TRUE(old_connection->take_stanzas().empty());
 
   auto resumed = session("juliet@capulet.example/phone");
   resumed->resume_from(*old_connection);
@@ -279,7 +246,7 @@ TEST_F(CsiModule, ResumedStreamStartsActive) {
   // out first.
   auto q = presence("nurse@capulet.example/kitchen");
   resumed->deliver(q);
-  EXPECT_EQ(resumed->take(), (std::vector<csi::Stanza>{p, q}));
+  EXPECT_EQ(resumed->take_stanzas(), (std::vector<csi::Stanza>{p, q}));
 }
 
 TEST_F(CsiModule, ResumedSessionFlushesAtOnce) {
@@ -291,7 +258,7 @@ TEST_F(CsiModule, ResumedSessionFlushesAtOnce) {
   resumed->resume_from(*old_connection);
   SessionResumed event{*server_, resumed, old_connection};
   server_->hooks().fire(event);
-  EXPECT_EQ(resumed->take(), (std::vector<csi::Stanza>{p}));
+  EXPECT_EQ(resumed->take_stanzas(), (std::vector<csi::Stanza>{p}));
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "core/module.h"
 #include "core/module_host.h"
 #include "core/server.h"
+#include "fake_session.h"
 #include "router/continuation.h"
 #include "router/delivery.h"
 #include "router/stanza_events.h"
@@ -20,6 +21,8 @@
 
 namespace parley {
 namespace {
+
+using parley::testing::FakeSession;
 
 using namespace delivery;
 
@@ -96,32 +99,6 @@ TEST(DeliveryRules, Priority) {
 }
 
 // ---- The router on a real (unstarted) server ----
-
-class FakeSession : public Session {
- public:
-  explicit FakeSession(const std::string& jid) { jid_ = *Jid::parse(jid); }
-  void deliver(std::shared_ptr<const xml::Element> stanza) override {
-    std::lock_guard lock(mutex_);
-    got_.push_back(*stanza);
-  }
-  void deliver_bytes(std::shared_ptr<const std::string> bytes) override {
-    std::lock_guard lock(mutex_);
-    bytes_.push_back(*bytes);
-  }
-  void close(std::string_view, std::string_view) override {}
-  std::string remote_address() const override { return "192.0.2.1"; }
-  bool secure() const override { return true; }
-
-  std::vector<xml::Element> take() {
-    std::lock_guard lock(mutex_);
-    return std::exchange(got_, {});
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<xml::Element> got_;
-  std::vector<std::string> bytes_;
-};
 
 Config test_config() {
   Config c;
