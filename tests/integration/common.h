@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "../storage/test_database.h"
 #include "harness.h"
 #include "raw_client.h"
 #include "strophe_client.h"
@@ -66,6 +67,29 @@ class ServerSuite : public testing::Test {
   }
 
   static inline std::unique_ptr<ServerProcess> server_;
+};
+
+// A test run once per storage backend (instantiate with PARLEY_BACKENDS): on PostgreSQL,
+// backend_options() points the server at a fresh schema; without PostgreSQL that run is
+// skipped (failed under PARLEY_TEST_POSTGRESQL_REQUIRED=1).
+class BackendServerTest : public testing::TestWithParam<storage::Backend> {
+ protected:
+  void SetUp() override {
+    if (GetParam() != storage::Backend::PostgreSQL) return;
+    if (auto why = storage::testing::TestDatabase::unavailable(GetParam())) {
+      if (storage::testing::TestDatabase::postgresql_required()) FAIL() << *why;
+      GTEST_SKIP() << *why;
+    }
+    pg_ = std::make_unique<storage::testing::TestDatabase>(GetParam());
+  }
+  ServerOptions backend_options() const {
+    ServerOptions o;
+    if (pg_) o.postgresql = pg_->config().postgresql;
+    return o;
+  }
+
+ private:
+  std::unique_ptr<storage::testing::TestDatabase> pg_;
 };
 
 // --- predicates -----------------------------------------------------------------------------

@@ -11,7 +11,6 @@
 #include <set>
 #include <thread>
 
-#include "../storage/test_database.h"
 #include "common.h"
 #include "sm_client.h"
 
@@ -86,19 +85,10 @@ bool read_archive(SmClient& c, const std::string& bare, Inbox& inbox) {
   return false;
 }
 
-class CrashTest : public testing::TestWithParam<storage::Backend> {};
+class CrashTest : public BackendServerTest {};
 
 TEST_P(CrashTest, EveryAcknowledgedMessageSurvivesASigkill) {
-  std::unique_ptr<storage::testing::TestDatabase> pg;
-  ServerOptions o;
-  if (GetParam() == storage::Backend::PostgreSQL) {
-    if (auto why = storage::testing::TestDatabase::unavailable(GetParam())) {
-      if (storage::testing::TestDatabase::postgresql_required()) FAIL() << *why;
-      GTEST_SKIP() << *why;
-    }
-    pg = std::make_unique<storage::testing::TestDatabase>(GetParam());
-    o.postgresql = pg->config().postgresql;
-  }
+  ServerOptions o = backend_options();
   std::vector<std::string> users = kOnline;
   users.insert(users.end(), kOffline.begin(), kOffline.end());
   for (int s = 0; s < kSenders; ++s) users.push_back("cs" + std::to_string(s));

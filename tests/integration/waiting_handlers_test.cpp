@@ -9,7 +9,6 @@
 #include <map>
 #include <set>
 
-#include "../storage/test_database.h"
 #include "common.h"
 #include "sm_client.h"
 
@@ -58,19 +57,10 @@ bool roster_add(StropheClient& c, const std::string& jid) {
   return r && r->attr("type") == "result";
 }
 
-class WaitingHandlers : public testing::TestWithParam<storage::Backend> {};
+class WaitingHandlers : public BackendServerTest {};
 
 TEST_P(WaitingHandlers, AnOfflineAccountWithRosterArchivingAndBlockingGetsEachMessageOnce) {
-  std::unique_ptr<storage::testing::TestDatabase> pg;
-  ServerOptions o;
-  if (GetParam() == storage::Backend::PostgreSQL) {
-    if (auto why = storage::testing::TestDatabase::unavailable(GetParam())) {
-      if (storage::testing::TestDatabase::postgresql_required()) FAIL() << *why;
-      GTEST_SKIP() << *why;
-    }
-    pg = std::make_unique<storage::testing::TestDatabase>(GetParam());
-    o.postgresql = pg->config().postgresql;
-  }
+  ServerOptions o = backend_options();
   o = with_users({"wa", "wb", "wc"}, o);
   o.modules.push_back("blocking");
   o.modules.push_back("offline");
@@ -149,11 +139,7 @@ TEST_P(WaitingHandlers, AnOfflineAccountWithRosterArchivingAndBlockingGetsEachMe
   EXPECT_EQ(server.stop(), 0) << server.log();
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, WaitingHandlers,
-                         testing::Values(storage::Backend::SQLite, storage::Backend::PostgreSQL),
-                         [](const testing::TestParamInfo<storage::Backend>& info) {
-                           return info.param == storage::Backend::SQLite ? "SQLite" : "PostgreSQL";
-                         });
+PARLEY_BACKENDS(WaitingHandlers);
 
 }  // namespace
 }  // namespace parley::it
