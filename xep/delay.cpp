@@ -117,8 +117,15 @@ std::optional<SysTime> parse_datetime(std::string_view s) {
   int64_t secs =
       days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 +
       hour * 3600 + minute * 60 + second - offset_minutes * 60;
-  return SysTime(std::chrono::duration_cast<SysTime::duration>(
-      std::chrono::milliseconds(secs * 1000 + millis)));
+  // The clock counts nanoseconds in 64 bits: about 1678..2262. A time outside it cannot be a
+  // real stamp and must not overflow (found by fuzz_mam_query: a MAM 'start' of year 1005).
+  using Ms = std::chrono::milliseconds;
+  constexpr int64_t kMin =
+      std::chrono::duration_cast<Ms>(SysTime::duration::min()).count() / 1000 + 1;
+  constexpr int64_t kMax =
+      std::chrono::duration_cast<Ms>(SysTime::duration::max()).count() / 1000 - 1;
+  if (secs < kMin || secs > kMax) return std::nullopt;
+  return SysTime(std::chrono::duration_cast<SysTime::duration>(Ms(secs * 1000 + millis)));
 }
 
 xml::Element delay_element(std::string_view from, SysTime stamp) {

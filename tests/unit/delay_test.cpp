@@ -52,6 +52,15 @@ TEST(Delay, RejectsMalformed) {
   EXPECT_TRUE(parse_datetime("2000-02-29T00:00:00Z"));
 }
 
+TEST(Delay, RejectsTimesTheClockCannotHold) {
+  // 64-bit nanoseconds: roughly 1678..2262. Outside, no stamp can be real.
+  EXPECT_FALSE(parse_datetime("1005-06-07T00:00:00Z"));
+  EXPECT_FALSE(parse_datetime("9999-12-31T23:59:59Z"));
+  EXPECT_FALSE(parse_datetime("0000-01-01T00:00:00Z"));
+  EXPECT_TRUE(parse_datetime("1700-01-01T00:00:00Z"));
+  EXPECT_TRUE(parse_datetime("2200-01-01T00:00:00Z"));
+}
+
 TEST(Delay, Element) {
   auto e = delay_element("example.org", at(1031699305000));
   EXPECT_EQ(e.name(), "delay");
