@@ -11,6 +11,16 @@ namespace {
 constexpr std::string_view kHintsNs = "urn:xmpp:hints";
 constexpr std::string_view kMarkersNs = "urn:xmpp:chat-markers:0";
 
+// End-to-end encrypted payloads: the message is in them, and a client may send no <body/>
+// fallback (OMEMO XEP-0384 legacy and :2, OpenPGP XEP-0373, legacy XEP-0027).
+bool encrypted(const xml::Element& c) {
+  const auto& ns = c.xmlns();
+  return (c.name() == "encrypted" &&
+          (ns == "eu.siacs.conversations.axolotl" || ns == "urn:xmpp:omemo:2")) ||
+         (c.name() == "openpgp" && ns == "urn:xmpp:openpgp:0") ||
+         (c.name() == "x" && ns == "jabber:x:encrypted");
+}
+
 bool listed(const std::vector<std::string>& list, const Jid& with) {
   return std::any_of(list.begin(), list.end(),
                      [&](const std::string& j) { return j == with.str() || j == with.bare_str(); });
@@ -28,6 +38,7 @@ bool worth_archiving(const xml::Element& m) {
     if (node.is_text()) continue;
     const xml::Element& c = *node.element;
     if (c.name() == "body" && (c.xmlns().empty() || c.xmlns() == stanza::kClientNs)) return true;
+    if (encrypted(c)) return true;
     // <markable/> alone asks for a marker; it travels with a body anyway.
     if (c.xmlns() == kMarkersNs && c.name() != "markable") return true;
   }

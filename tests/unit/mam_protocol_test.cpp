@@ -202,6 +202,19 @@ TEST(MamPolicyTest, WhatIsWorthArchiving) {
       keep("<message xmlns='jabber:client' type='chat'>"
            "<markable xmlns='urn:xmpp:chat-markers:0'/></message>"));
   EXPECT_FALSE(keep("<presence xmlns='jabber:client'><body>x</body></presence>"));
+  // End-to-end encrypted messages without a body fallback are messages too.
+  EXPECT_TRUE(
+      keep("<message xmlns='jabber:client' type='chat'><encrypted "
+           "xmlns='eu.siacs.conversations.axolotl'><payload>AA==</payload></encrypted></message>"));
+  EXPECT_TRUE(
+      keep("<message xmlns='jabber:client' type='chat'><encrypted "
+           "xmlns='urn:xmpp:omemo:2'/></message>"));
+  EXPECT_TRUE(keep(
+      "<message xmlns='jabber:client' type='chat'><openpgp xmlns='urn:xmpp:openpgp:0'>x</openpgp>"
+      "</message>"));
+  EXPECT_FALSE(
+      keep("<message xmlns='jabber:client' type='chat'><encrypted "
+           "xmlns='urn:example:other'/></message>"));
 }
 
 TEST(MamPolicyTest, PreferencesDecide) {
