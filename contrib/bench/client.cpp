@@ -332,9 +332,12 @@ void Client::read() {
           if (ev == ElementSplitter::Event::StreamClose)
             return fail(state_ == State::Closing ? "" : "stream closed by server");
           if (ev == ElementSplitter::Event::Element) {
+            State before = state_;
             on_element(el);
             if (state_ == State::Closed) return;
-            if (state_ == State::AwaitFeatures2 && element_name(el) == "success") break;
+            // SASL success restarted the stream and emptied the splitter, `el` with it: the
+            // rest comes on the new stream.
+            if (before == State::AwaitSuccess && state_ == State::AwaitFeatures2) break;
           }
         }
         read();
