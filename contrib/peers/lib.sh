@@ -179,6 +179,9 @@ sql_type: sqlite
 sql_database: "$dir/ejabberd.db"
 default_db: sql
 new_sql_schema: false
+# The credential and roster caches default to 1000 entries: with more accounts than that they
+# shrink over and over during the logins and say so ("you should increase maximum cache size").
+cache_size: 100000
 max_fsm_queue: 1000000
 shaper: {}
 shaper_rules:
