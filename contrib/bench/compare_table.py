@@ -29,6 +29,7 @@ ROWS = [
     ("idle", "login time p50 (ms)", lambda r: r["login_p50_ms"], "lower", "{:.1f}"),
     ("idle", "login time p99 (ms)", lambda r: r["login_p99_ms"], "lower", "{:.1f}"),
     ("idle", "generator busy during logins", lambda r: r["generator_cpu_busy"], "info", "{:.2f}"),
+    ("idle", "machine load average at start", lambda r: r["load1"], "info", "{:.2f}"),
     ("chat", "messages delivered", lambda r: r["delivered"], "higher", "{:.0f}"),
     ("chat", "messages per server CPU-second", _per_cpu_second("server_cpu_us_per_message"), "higher", "{:.0f}"),
     ("chat", "messages per second (wall clock)", lambda r: r["messages_per_second"], "higher", "{:.0f}"),
@@ -37,8 +38,9 @@ ROWS = [
     ("chat", "delivery p99 (ms)", lambda r: r["p99_ms"], "lower", "{:.2f}"),
     ("chat", "delivery p99.9 (ms)", lambda r: r["p999_ms"], "lower", "{:.2f}"),
     ("chat", "generator busy", lambda r: r["generator_cpu_busy"], "info", "{:.2f}"),
+    ("chat", "machine load average at start", lambda r: r["load1"], "info", "{:.2f}"),
 ]
-SKIP = {"server", "version", "scenario"}
+SKIP = {"server", "version", "scenario"}  # load1 is kept: compare adds it
 
 
 def rows_for(scenario, records):
