@@ -37,6 +37,10 @@ ROWS = [
     ("chat", "delivery p50 (ms)", lambda r: r["p50_ms"], "lower", "{:.2f}"),
     ("chat", "delivery p99 (ms)", lambda r: r["p99_ms"], "lower", "{:.2f}"),
     ("chat", "delivery p99.9 (ms)", lambda r: r["p999_ms"], "lower", "{:.2f}"),
+    # With --sm on (SM=on): the server's XEP-0198 acknowledgements (rows left out otherwise).
+    ("chat", "acknowledged per second (wall clock)", lambda r: r["acked_per_second"] or None, "higher", "{:.0f}"),
+    ("chat", "time to ack p50 (ms)", lambda r: r["ack_p50_ms"] if r["acked"] else None, "lower", "{:.2f}"),
+    ("chat", "time to ack p99 (ms)", lambda r: r["ack_p99_ms"] if r["acked"] else None, "lower", "{:.2f}"),
     ("chat", "generator busy", lambda r: r["generator_cpu_busy"], "info", "{:.2f}"),
     ("chat", "machine load average at start", lambda r: r["load1"], "info", "{:.2f}"),
 ]
@@ -112,6 +116,8 @@ def main():
                 )
         for _, label, fn, better, fmt in rows_for(scenario, list(r for r in recs.values() if r)):
             vals = {s: value(fn, recs[s]) for s in servers}
+            if all(v is None for v in vals.values()):
+                continue
             row = [scenario, label] + ["n/a" if vals[s] is None else fmt.format(vals[s]) for s in servers]
             if "parley" in servers:
                 for p in peers:
