@@ -25,7 +25,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr size_t kReadChunk = 16 * 1024;
+constexpr size_t kReadChunk = 32 * 1024;  // more than one TLS record (Transport::read)
 // Bytes read in one strand turn before yielding to other work (fairness between connections).
 constexpr size_t kReadPerTurn = 64 * 1024;
 // TLS: coalesce queued items into writes of about one record.
@@ -323,7 +323,9 @@ void ClientSession::on_readable() {
   }
   read_available();
   // A TLS write that wanted to read can go on now.
-  if (transport_.secure() && out_bytes_ > 0 && !write_waiting_) schedule_flush();
+  // A key update read may have left a record of ours to send, too.
+  if (transport_.secure() && (out_bytes_ > 0 || transport_.has_pending_output()) && !write_waiting_)
+    schedule_flush();
 }
 
 void ClientSession::read_available() {
@@ -392,7 +394,7 @@ void ClientSession::continue_handshake() {
     case Transport::Io::Done:
       handshaking_ = false;
       secure_ = true;
-      bindings_ = transport_.channel_bindings();
+      bindings_ = transport_.take_channel_bindings();
       PLOG(Debug, "c2s") << "connection " << id_ << " from " << remote_ << ": "
                          << transport_.tls_version()
                          << (transport_.alpn().empty() ? "" : " ALPN " + transport_.alpn());
@@ -485,7 +487,7 @@ void ClientSession::flush() {
           wbuf_.append(out_[out_head_].view());
           out_[out_head_++] = Out{};
         }
-        if (wbuf_.empty()) break;
+        if (wbuf_.empty() && !transport_.has_pending_output()) break;
       }
       asio::const_buffer b(wbuf_.data() + wbuf_offset_, wbuf_.size() - wbuf_offset_);
       io = transport_.write(&b, 1, n);
