@@ -80,5 +80,45 @@ TEST_F(TlsTest, CloseNotifyAfterTheStreamCloseIsAnOrderlyEnd) {
   EXPECT_TRUE(ping(d, "next"));
 }
 
+// c2s.compact_after: a quiet session frees its XML parser and TLS state is already small; the
+// next stanza must parse exactly as before (the stream header is replayed into a new parser),
+// and the session compacts again once it is quiet again.
+long compactions(const ServerProcess& s) {
+  auto m = s.ctl({"metrics"});
+  static const std::string kLine = "\nparley_c2s_compactions_total ";
+  auto at = m.output.find(kLine);
+  return at == std::string::npos ? -1 : std::stol(m.output.substr(at + kLine.size()));
+}
+
+TEST(CompactTest, QuietSessionsFreeTheirParserAndParseOnAfterwards) {
+  ServerOptions o = with_users({"alice"});
+  o.c2s = {{"compact_after", "100ms"}};
+  auto server = start_server(o);
+  ASSERT_TRUE(server);
+  {
+    RawClient c(server->direct_tls_port());
+    login(c, TLS1_3_VERSION, "quiet");
+    ASSERT_TRUE(poll_until([&] { return compactions(*server) >= 1; }))
+        << "no compaction: " << compactions(*server);
+    // A stanza after compaction parses in the restored stream: namespaces and all.
+    c.send(
+        "<message to='alice@localhost/quiet' type='chat' id='after'><body>still here</body>"
+        "<active xmlns='http://jabber.org/protocol/chatstates'/></message>");
+    auto echo = c.wait_for_id("after");
+    ASSERT_TRUE(echo);
+    EXPECT_EQ(echo->child("body")->text, "still here");
+    EXPECT_TRUE(echo->child("active", "http://jabber.org/protocol/chatstates"));
+    // Quiet again: compacted again.
+    long before = compactions(*server);
+    ASSERT_TRUE(poll_until([&] { return compactions(*server) > before; }));
+    ASSERT_TRUE(ping(c, "again"));
+    // And the stream still closes in order.
+    c.send("</stream:stream>");
+    EXPECT_TRUE(c.wait_eof());
+    EXPECT_TRUE(c.stream_closed());
+  }
+  stop_server(server);
+}
+
 }  // namespace
 }  // namespace parley::it
