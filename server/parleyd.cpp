@@ -11,6 +11,16 @@
 #include "core/log.h"
 #include "core/server.h"
 
+#ifdef PARLEY_JEMALLOC
+// jemalloc's defaults, read at its start (the MALLOC_CONF environment variable still wins):
+// a background thread returns freed pages to the kernel within about a second even while the
+// server is idle, instead of after 10 s and only when something allocates.
+extern "C" {
+extern const char* malloc_conf;
+const char* malloc_conf = "background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0";
+}
+#endif
+
 namespace {
 
 void usage(std::ostream& out) {

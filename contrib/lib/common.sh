@@ -4,6 +4,7 @@ PARLEY_BUILD_PACKAGES=(
   cmake ninja-build g++ ccache pkg-config openssl
   libboost-dev libboost-system-dev libexpat1-dev libssl-dev libicu-dev
   libpqxx-dev libsqlite3-dev libyaml-cpp-dev libgtest-dev libgmock-dev libstrophe-dev
+  libjemalloc-dev
 )
 PARLEY_TEST_PACKAGES=(
   postgresql clang libclang-rt-14-dev clang-format python3-slixmpp procps

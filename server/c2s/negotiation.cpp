@@ -473,7 +473,7 @@ void ClientSession::handle_bind(const xml::Element& iq) {
     PLOG(Info, "c2s") << "resource conflict: " << jid_.str() << " replaced by a new connection";
     replaced->close("conflict", "replaced by a new connection");
   }
-  arm_timer(server().config().c2s.ping_interval, TimerPurpose::Keepalive);
+  arm_keepalive(std::chrono::milliseconds(0));
   SessionBound event{server(), shared_from_this()};
   server().hooks().fire(event);
 }

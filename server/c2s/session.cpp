@@ -25,7 +25,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr size_t kReadChunk = 16 * 1024;
+constexpr size_t kReadChunk = 32 * 1024;  // more than one TLS record (Transport::read)
 // Bytes read in one strand turn before yielding to other work (fairness between connections).
 constexpr size_t kReadPerTurn = 64 * 1024;
 // TLS: coalesce queued items into writes of about one record.
@@ -59,7 +59,9 @@ Shared::Shared(Server& s)
       out(s.metrics().get("parley_c2s_stanzas_out_total", "", "counter",
                           "Stanzas delivered to clients")),
       hibernating(s.metrics().get("parley_c2s_hibernating_sessions", "", "gauge",
-                                  "Sessions waiting for stream resumption (XEP-0198)")) {}
+                                  "Sessions waiting for stream resumption (XEP-0198)")),
+      compactions(s.metrics().get("parley_c2s_compactions_total", "", "counter",
+                                  "Quiet sessions that freed their XML parser state")) {}
 
 void Shared::track(const std::shared_ptr<ClientSession>& session) {
   std::lock_guard lock(mutex_);
@@ -323,7 +325,9 @@ void ClientSession::on_readable() {
   }
   read_available();
   // A TLS write that wanted to read can go on now.
-  if (transport_.secure() && out_bytes_ > 0 && !write_waiting_) schedule_flush();
+  // A key update read may have left a record of ours to send, too.
+  if (transport_.secure() && (out_bytes_ > 0 || transport_.has_pending_output()) && !write_waiting_)
+    schedule_flush();
 }
 
 void ClientSession::read_available() {
@@ -339,7 +343,12 @@ void ClientSession::read_available() {
         total += n;
         std::string_view data(buf.data(), n);
         PLOG(Debug, "c2s.io") << id_ << " RECV " << data;
+        bool was_compact = parser_.compacted();
         parser_.feed(data);  // handlers may close, start TLS or pause reading
+        // Awake again: compact once it has been quiet for compact_after again.
+        if (was_compact && timer_purpose_ == TimerPurpose::Keepalive &&
+            probe_sent_ == std::chrono::steady_clock::time_point{})
+          arm_keepalive(std::chrono::milliseconds(0));
         if (total >= kReadPerTurn && !finished_) {
           if (!read_posted_) {
             read_posted_ = true;
@@ -392,7 +401,7 @@ void ClientSession::continue_handshake() {
     case Transport::Io::Done:
       handshaking_ = false;
       secure_ = true;
-      bindings_ = transport_.channel_bindings();
+      bindings_ = transport_.take_channel_bindings();
       PLOG(Debug, "c2s") << "connection " << id_ << " from " << remote_ << ": "
                          << transport_.tls_version()
                          << (transport_.alpn().empty() ? "" : " ALPN " + transport_.alpn());
@@ -485,7 +494,7 @@ void ClientSession::flush() {
           wbuf_.append(out_[out_head_].view());
           out_[out_head_++] = Out{};
         }
-        if (wbuf_.empty()) break;
+        if (wbuf_.empty() && !transport_.has_pending_output()) break;
       }
       asio::const_buffer b(wbuf_.data() + wbuf_offset_, wbuf_.size() - wbuf_offset_);
       io = transport_.write(&b, 1, n);
@@ -618,8 +627,8 @@ void ClientSession::keepalive() {
                      TimerPurpose::Keepalive);
   }
   probe_sent_ = {};
-  if (quiet < cfg.ping_interval)
-    return arm_timer(cfg.ping_interval - quiet, TimerPurpose::Keepalive);
+  if (quiet >= cfg.compact_after) compact();
+  if (quiet < cfg.ping_interval) return arm_keepalive(quiet);
   probe_sent_ = now;
   if (sm_) {
     ack_requested_ = true;
@@ -632,6 +641,23 @@ void ClientSession::keepalive() {
     send(ping.str(stanza::kClientNs));
   }
   arm_timer(cfg.ping_timeout, TimerPurpose::Keepalive);
+}
+
+void ClientSession::arm_keepalive(std::chrono::milliseconds quiet) {
+  const auto& cfg = server().config().c2s;
+  auto next = cfg.ping_interval - quiet;
+  if (!parser_.compacted() && quiet < cfg.compact_after)
+    next = std::min(next, cfg.compact_after - quiet);
+  arm_timer(next, TimerPurpose::Keepalive);
+}
+
+void ClientSession::compact() {
+  if (!parser_.compact()) return;  // in the middle of a stanza: next time
+  shared_->compactions.inc();
+  if (out_bytes_ == 0) {
+    std::vector<Out>().swap(out_);
+    std::string().swap(wbuf_);
+  }
 }
 
 // ---- Closing ----

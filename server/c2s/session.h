@@ -90,6 +90,11 @@ class ClientSession final : public Session {
   void finalize(bool abrupt);
   void end_session();
   void keepalive();
+  // The keepalive timer, for whichever comes first: the next probe, or compacting a session
+  // that has been quiet for c2s.compact_after.
+  void arm_keepalive(std::chrono::milliseconds quiet);
+  // Frees what a quiet session does not need until its next byte (the XML parser, buffers).
+  void compact();
 
   // Stream management (stream_management.cpp)
   void handle_sm(const xml::Element& el);

@@ -210,7 +210,7 @@ void ClientSession::resumed(const std::shared_ptr<ClientSession>& old, HandOver 
     shared_->out.inc();
     send(std::move(bytes));
   }
-  arm_timer(server().config().c2s.ping_interval, TimerPurpose::Keepalive);
+  arm_keepalive(std::chrono::milliseconds(0));
   SessionResumed event{server(), shared_from_this(), old};
   server().hooks().fire(event);
   replay_held_input();

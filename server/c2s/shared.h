@@ -27,6 +27,7 @@ struct Shared {
   Metric& in_iq;
   Metric& out;
   Metric& hibernating;  // sessions whose connection is gone, waiting for resumption
+  Metric& compactions;  // quiet sessions that freed their parser (c2s.compact_after)
 
   std::atomic<uint64_t> next_id{1};
 

@@ -440,6 +440,7 @@ void parse_c2s(const ConfigSection& top, Config& c) {
   x.auth_timeout = positive("auth_timeout", x.auth_timeout);
   x.ping_interval = positive("ping_interval", x.ping_interval);
   x.ping_timeout = positive("ping_timeout", x.ping_timeout);
+  x.compact_after = positive("compact_after", x.compact_after);
   x.stream_management = s.boolean("stream_management", x.stream_management);
   x.resume_timeout = positive("resume_timeout", x.resume_timeout);
   x.max_unacked_stanzas =

@@ -81,6 +81,9 @@ struct C2sConfig {
   // ping_timeout after that means the connection is gone.
   std::chrono::milliseconds ping_interval{120'000};
   std::chrono::milliseconds ping_timeout{30'000};
+  // A session quiet this long frees its XML parser state (~10 KB) until its next byte: most
+  // of a messenger's connections are idle most of the time.
+  std::chrono::milliseconds compact_after{10'000};
   // XEP-0198 stream management: offered at all; how long a session whose connection was lost
   // waits for the client to resume it; how many unacknowledged stanzas a session may hold.
   bool stream_management = true;

@@ -14,6 +14,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "net/tls13_records.h"
 
 namespace parley {
 
@@ -105,6 +106,7 @@ CtxPtr make_context(const std::string& cert, const std::string& key) {
   SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);
   SSL_CTX_set_alpn_select_cb(c, select_alpn, nullptr);
+  tls13::prepare(c);  // TLS 1.3 connections leave OpenSSL after the handshake
   if (SSL_CTX_use_certificate_chain_file(c, cert.c_str()) != 1)
     throw std::runtime_error("TLS: cannot load certificate " + cert + ": " + openssl_error());
   if (SSL_CTX_use_PrivateKey_file(c, key.c_str(), SSL_FILETYPE_PEM) != 1)

@@ -109,6 +109,8 @@ struct StreamParser::Impl {
 
   bool whitespace_reported = false;  // one on_whitespace per run, however expat splits it
   bool in_feed = false;
+  bool replaying = false;        // feeding header_raw to a fresh parser after compact()
+  std::string header_raw;        // the stream's open tag as received, for compact()
   bool reset_requested = false;  // reset() called from a handler; done when expat returns
 
   std::string scratch_uri, scratch_local;
@@ -148,9 +150,42 @@ struct StreamParser::Impl {
   }
 
   void do_reset() {
-    XML_ParserReset(parser, "UTF-8");
-    install();
+    if (parser) {
+      XML_ParserReset(parser, "UTF-8");
+      install();
+    } else {
+      create();
+    }
     clear_state();
+    header_raw.clear();
+  }
+
+  bool compact() {
+    if (!parser || in_feed || state != State::Open || depth != 0 || fed != mark ||
+        header_raw.empty())
+      return false;
+    XML_ParserFree(parser);
+    parser = nullptr;
+    std::string().swap(scratch_uri);
+    std::string().swap(scratch_local);
+    std::vector<Element*>().swap(stack);
+    return true;
+  }
+
+  // After compact(): a new parser that has seen the same stream header. Byte accounting
+  // restarts with expat's own index.
+  void restore() {
+    create();
+    state = State::Prolog;  // the replayed header opens the stream again, silently
+    replaying = true;
+    XML_Status status =
+        XML_Parse(parser, header_raw.data(), static_cast<int>(header_raw.size()), XML_FALSE);
+    replaying = false;
+    if (status != XML_STATUS_OK || state != State::Open) {
+      fail(ParseError::NotWellFormed, "stream header could not be restored");
+      return;
+    }
+    fed = mark = static_cast<long long>(header_raw.size());
   }
 
   // Report an error once, stop expat, drop the partial stanza.
@@ -266,6 +301,10 @@ struct StreamParser::Impl {
   }
 
   void open_stream(const XML_Char* name, const XML_Char** atts) {
+    if (replaying) {  // restore(): already checked and reported once
+      state = State::Open;
+      return;
+    }
     if (static_cast<size_t>(event_end()) > limits.max_header_bytes) {
       fail(ParseError::PolicyViolation, "stream header too large");
       return;
@@ -284,6 +323,13 @@ struct StreamParser::Impl {
     }
     state = State::Open;
     mark = event_end();
+    // Kept for compact(): the open tag exactly as it came (prefixes and namespace declarations
+    // included), which expat's input context still holds while it reports the tag.
+    int offset = 0, size = 0;
+    const char* context = XML_GetInputContext(parser, &offset, &size);
+    int count = XML_GetCurrentByteCount(parser);
+    if (context && offset >= 0 && count > 0 && offset + count <= size)
+      header_raw.assign(context + offset, static_cast<size_t>(count));
     if (handler.on_open) handler.on_open(header, default_ns);
   }
 
@@ -369,6 +415,7 @@ struct StreamParser::Impl {
   }
 
   bool feed(std::string_view data) {
+    if (!parser && !data.empty()) restore();
     while (!data.empty() && active()) {
       size_t n = std::min(data.size(), kSliceBytes);
       in_feed = true;
@@ -398,6 +445,14 @@ StreamParser::StreamParser(Handler handler, ParserLimits limits) : impl_(std::ma
   impl_->handler = std::move(handler);
   impl_->limits = limits;
   impl_->create();
+}
+
+bool StreamParser::compact() {
+  return impl_->compact();
+}
+
+bool StreamParser::compacted() const {
+  return impl_->parser == nullptr;
 }
 
 StreamParser::~StreamParser() {

@@ -15,7 +15,8 @@ namespace {
 constexpr std::string_view kHeader =
     "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
 
-std::vector<std::string> parse_all(std::string_view input, size_t split, bool restart) {
+std::vector<std::string> parse_all(std::string_view input, size_t split, bool restart,
+                                   size_t chunk = 0, bool compact = false) {
   std::vector<std::string> out;
   parley::xml::StreamParser::Handler h;
   h.on_open = [&](const parley::xml::Element& header, std::string_view) {
@@ -30,6 +31,14 @@ std::vector<std::string> parse_all(std::string_view input, size_t split, bool re
   limits.max_stanza_bytes = 4096;
   limits.max_depth = 16;
   parley::xml::StreamParser p(std::move(h), limits);
+  if (chunk > 0) {
+    // In pieces, with compact() tried before each one (a quiet connection between reads).
+    for (size_t at = 0; at < input.size(); at += chunk) {
+      if (compact) p.compact();
+      p.feed(input.substr(at, chunk));
+    }
+    return out;
+  }
   p.feed(input.substr(0, split));
   p.feed(input.substr(split));
   if (!restart) return out;
@@ -55,6 +64,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t split = input.empty() ? 0 : (size_t(data[0] >> 1) * input.size()) / 128;
 
   std::vector<std::string> events = parse_all(input, split, true);
+
+  // compact() between reads changes nothing a handler can see.
+  size_t chunk = 1 + split % 61;
+  if (parse_all(input, 0, false, chunk, true) != parse_all(input, 0, false, chunk, false))
+    std::abort();
 
   // Round trip: re-parsing the serialized stanzas must give the same serialization.
   if (events.size() > 1 && events[0].starts_with("<stream")) {

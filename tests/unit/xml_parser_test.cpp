@@ -108,6 +108,63 @@ TEST(StreamParserTest, RestartAfterReset) {
   EXPECT_EQ(h.rec.events[3], "element <message/>");
 }
 
+// compact() between stanzas (a quiet connection): the events afterwards are exactly those of
+// a parser that was never compacted, prefixes declared on the stream header included.
+TEST(StreamParserTest, CompactBetweenStanzasChangesNothingVisible) {
+  std::string open =
+      "<s:stream xmlns='jabber:client' xmlns:s='http://etherx.jabber.org/streams' "
+      "xmlns:x='urn:example:x' to='example.com' version='1.0'>";
+  std::vector<std::string> stanzas = {"<message id='1'><x:hint/><body>one</body></message>",
+                                      "  <presence/>", "<iq id='2' x:flag='y' type='get'/>",
+                                      "</s:stream>"};
+  Harness plain, compacted;
+  plain.parser.feed(open);
+  compacted.parser.feed(open);
+  for (const auto& s : stanzas) {
+    plain.parser.feed(s);
+    EXPECT_TRUE(compacted.parser.compact()) << "before " << s;
+    EXPECT_TRUE(compacted.parser.compacted());
+    compacted.parser.feed(s);
+  }
+  EXPECT_EQ(compacted.rec.events, plain.rec.events);
+  ASSERT_EQ(plain.rec.events.size(), 6u);
+  EXPECT_EQ(plain.rec.events[1],
+            "element <message id=\"1\"><hint xmlns=\"urn:example:x\"/><body>one</body></message>");
+  EXPECT_EQ(plain.rec.events.back(), "close");
+}
+
+TEST(StreamParserTest, CompactRefusesWhileAnythingIsBuffered) {
+  Harness h;
+  EXPECT_FALSE(h.parser.compact()) << "no stream yet";
+  h.parser.feed(kOpen);
+  h.parser.feed("<message><body>half");
+  EXPECT_FALSE(h.parser.compact()) << "inside a stanza";
+  h.parser.feed("</body></message><pres");
+  EXPECT_FALSE(h.parser.compact()) << "a start tag is incomplete";
+  h.parser.feed("ence/>");
+  EXPECT_TRUE(h.parser.compact());
+  EXPECT_FALSE(h.parser.compact()) << "already compacted";
+  // Parsing goes on from the restored header.
+  h.parser.feed("<message/>");
+  EXPECT_EQ(h.rec.events.back(), "element <message/>");
+  // And a stream restart from the compacted state is a fresh stream.
+  EXPECT_TRUE(h.parser.compact());
+  h.parser.reset();
+  EXPECT_TRUE(h.parser.feed(kOpen));
+  EXPECT_EQ(h.rec.events.back().substr(0, 5), "open ");
+}
+
+TEST(StreamParserTest, LimitsHoldAfterCompact) {
+  ParserLimits limits;
+  limits.max_stanza_bytes = 100;
+  Harness h(limits);
+  h.parser.feed(kOpen);
+  h.parser.feed("<presence/>");
+  ASSERT_TRUE(h.parser.compact());
+  EXPECT_FALSE(h.parser.feed("<message><body>" + std::string(200, 'x') + "</body></message>"));
+  EXPECT_EQ(h.rec.error, ParseError::PolicyViolation);
+}
+
 TEST(StreamParserTest, ResetAfterErrorClearsIt) {
   Harness h;
   h.parser.feed("<!-- x -->");
