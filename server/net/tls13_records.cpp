@@ -1,12 +1,13 @@
 #include "net/tls13_records.h"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/ssl.h>
 
 #include <cstring>
 #include <stdexcept>
 #include <string>
+
+#include "core/hmac.h"
 
 namespace parley::tls13 {
 
@@ -92,7 +93,7 @@ void on_message(int write_p, int, int content_type, const void* buf, size_t len,
 
 // RFC 8446 §7.1 HKDF-Expand-Label with an empty context, for outputs of at most one hash
 // block (every use here: keys, IVs and next secrets are never longer than the hash).
-void expand_label(const EVP_MD* md, const uint8_t* secret, size_t secret_len,
+void expand_label(HmacDigest digest, const uint8_t* secret, size_t secret_len,
                   std::string_view label, uint8_t* out, size_t out_len) {
   uint8_t info[2 + 1 + 6 + 32 + 1 + 1];
   size_t n = 0;
@@ -106,15 +107,13 @@ void expand_label(const EVP_MD* md, const uint8_t* secret, size_t secret_len,
   info[n++] = 0;  // context length
   info[n++] = 1;  // HKDF-Expand's block counter T(1)
   uint8_t block[EVP_MAX_MD_SIZE];
-  unsigned int block_len = 0;
-  if (!HMAC(md, secret, static_cast<int>(secret_len), info, n, block, &block_len) ||
-      block_len < out_len)
-    throw std::runtime_error("TLS 1.3: HKDF-Expand-Label failed");
+  size_t block_len = hmac(digest, secret, secret_len, info, n, block);
+  if (block_len < out_len) throw std::runtime_error("TLS 1.3: HKDF-Expand-Label failed");
   std::memcpy(out, block, out_len);
 }
 
-const EVP_MD* suite_hash(uint8_t suite) {
-  return suite == 2 ? EVP_sha384() : EVP_sha256();
+HmacDigest suite_hash(uint8_t suite) {
+  return suite == 2 ? HmacDigest::Sha384 : HmacDigest::Sha256;
 }
 size_t suite_hash_len(uint8_t suite) {
   return suite == 2 ? 48 : 32;
@@ -200,7 +199,7 @@ RecordLayer::~RecordLayer() {
 }
 
 void RecordLayer::derive(Keys& k) const {
-  const EVP_MD* md = suite_hash(suite_);
+  HmacDigest md = suite_hash(suite_);
   size_t hash_len = suite_hash_len(suite_);
   expand_label(md, k.secret, hash_len, "key", k.key, suite_key_len(suite_));
   expand_label(md, k.secret, hash_len, "iv", k.iv, sizeof k.iv);

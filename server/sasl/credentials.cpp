@@ -12,6 +12,8 @@
 
 #include <stdexcept>
 
+#include "core/hmac.h"
+
 #include "sasl/scram.h"
 
 namespace parley::sasl {
@@ -46,11 +48,11 @@ std::string hash(Hash h, std::string_view data) {
 }
 
 std::string hmac(Hash h, std::string_view key, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (!HMAC(md(h), key.data(), static_cast<int>(key.size()),
-            reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len))
-    throw std::runtime_error("HMAC failed");
+  uint8_t out[EVP_MAX_MD_SIZE];
+  HmacDigest d = h == Hash::Sha1     ? HmacDigest::Sha1
+                 : h == Hash::Sha256 ? HmacDigest::Sha256
+                                     : HmacDigest::Sha512;
+  size_t len = parley::hmac(d, key.data(), key.size(), data.data(), data.size(), out);
   return std::string(reinterpret_cast<char*>(out), len);
 }
 
