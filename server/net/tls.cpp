@@ -82,6 +82,33 @@ int on_servername(SSL* ssl, int*, void* arg) {
   return SSL_TLSEXT_ERR_OK;
 }
 
+// RFC 5929 §4.1 tls-server-end-point: hash of our certificate with its signature's hash
+// algorithm, SHA-256 when that is MD5 or SHA-1 (or cannot be determined).
+std::string server_end_point(X509* cert) {
+  if (!cert) return {};
+  int md_nid = NID_undef, pk_nid = NID_undef;
+  const EVP_MD* md = EVP_sha256();
+  if (OBJ_find_sigid_algs(X509_get_signature_nid(cert), &md_nid, &pk_nid)) {
+    if (md_nid == NID_sha384)
+      md = EVP_sha384();
+    else if (md_nid == NID_sha512)
+      md = EVP_sha512();
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (X509_digest(cert, md, digest, &len) != 1) return {};
+  return std::string(reinterpret_cast<char*>(digest), len);
+}
+
+void free_end_point(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
+  delete static_cast<std::string*>(ptr);
+}
+
+int end_point_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, free_end_point);
+  return index;
+}
+
 CtxPtr make_context(const std::string& cert, const std::string& key) {
   if (cert.empty() || key.empty())
     throw std::runtime_error("TLS: no certificate/private_key configured");
@@ -104,6 +131,9 @@ CtxPtr make_context(const std::string& cert, const std::string& key) {
   // one SSL_SESSION per handshake (up to 20480 by default), memory a mobile-scale server can
   // spend better (DESIGN §10).
   SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
+  // TLS 1.3 tickets: one per handshake is what a reconnecting client uses; OpenSSL's default
+  // of two encrypts and encodes the session twice on every login.
+  SSL_CTX_set_num_tickets(c, 1);
   SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);
   SSL_CTX_set_alpn_select_cb(c, select_alpn, nullptr);
   tls13::prepare(c);  // TLS 1.3 connections leave OpenSSL after the handshake
@@ -113,6 +143,9 @@ CtxPtr make_context(const std::string& cert, const std::string& key) {
     throw std::runtime_error("TLS: cannot load private key " + key + ": " + openssl_error());
   if (SSL_CTX_check_private_key(c) != 1)
     throw std::runtime_error("TLS: private key " + key + " does not match certificate " + cert);
+  // tls-server-end-point depends on the certificate only: hashed once here, not per login.
+  SSL_CTX_set_ex_data(c, end_point_index(),
+                      new std::string(server_end_point(SSL_CTX_get0_certificate(c))));
   return ctx;
 }
 
@@ -211,22 +244,12 @@ sasl::ChannelBindings channel_bindings(SSL* ssl) {
                                    0) == 1)
       cb.tls_exporter.assign(reinterpret_cast<char*>(out), sizeof out);
   }
-  // RFC 5929 §4.1 tls-server-end-point: hash of our certificate with its signature's hash
-  // algorithm, SHA-256 when that is MD5 or SHA-1 (or cannot be determined).
-  if (X509* cert = SSL_get_certificate(ssl)) {
-    int md_nid = NID_undef, pk_nid = NID_undef;
-    const EVP_MD* md = EVP_sha256();
-    if (OBJ_find_sigid_algs(X509_get_signature_nid(cert), &md_nid, &pk_nid)) {
-      if (md_nid == NID_sha384)
-        md = EVP_sha384();
-      else if (md_nid == NID_sha512)
-        md = EVP_sha512();
-    }
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (X509_digest(cert, md, digest, &len) == 1)
-      cb.tls_server_end_point.assign(reinterpret_cast<char*>(digest), len);
-  }
+  // tls-server-end-point of the certificate of the context SNI chose, hashed when it loaded.
+  if (auto* end_point =
+          static_cast<std::string*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), end_point_index())))
+    cb.tls_server_end_point = *end_point;
+  else
+    cb.tls_server_end_point = server_end_point(SSL_get_certificate(ssl));
   return cb;
 }
 
