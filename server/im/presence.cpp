@@ -129,11 +129,16 @@ void answer_probe(Server& server, const Jid& user, const Jid& prober) {
 // ---- Broadcast (§4.2, §4.4, §4.5) ----
 
 // Routes `stanza` (from a full JID of `user`) to every contact subscribed to the user and to
-// `directed` (§4.6.3), once each. Runs the roster read on the user's worker.
+// `directed` (§4.6.3), once each. Runs the roster read on the user's worker. With `arrived`
+// (initial presence), that session also gets the subscription requests that came while the
+// user was away (§3.1.3), in the same database turn: one worker hop per login, not two.
 void broadcast_to_contacts(Server& server, const Jid& user, std::shared_ptr<const xml::Element> p,
-                           std::set<Jid> directed, bool probe) {
-  server.db().post(user.bare_str(), [&server, user, p, directed = std::move(directed),
-                                     probe](storage::Connection& c) {
+                           std::set<Jid> directed, bool probe, SessionPtr arrived = nullptr) {
+  server.db().post(user.bare_str(), [&server, user, p, directed = std::move(directed), probe,
+                                     arrived = std::move(arrived)](storage::Connection& c) {
+    if (arrived)
+      for (const auto& request : RosterStore(c).requests(user))
+        arrived->deliver_bytes(std::make_shared<const std::string>(request.stanza));
     std::set<Jid> sent;
     for (const auto& item : RosterStore(c).items(user)) {
       if (has_from(item.subscription)) {
@@ -173,16 +178,9 @@ void available(Server& server, const SessionPtr& session, const ElementPtr& stan
           Router::deliver(session, std::move(copy));
         }
   }
-  broadcast_to_contacts(server, user, stored, {}, initial);
+  broadcast_to_contacts(server, user, stored, {}, initial, initial ? session : nullptr);
   SessionAvailable event{server, session, initial};
   server.hooks().fire(event);
-  if (initial) {
-    // §3.1.3: requests that arrived while the user was away are delivered at login.
-    server.db().post(user.bare_str(), [session, user](storage::Connection& c) {
-      for (const auto& request : RosterStore(c).requests(user))
-        session->deliver_bytes(std::make_shared<const std::string>(request.stanza));
-    });
-  }
 }
 
 // §4.5.2 and §4.6.3: unavailable goes to the subscribers and to directed-presence recipients.
