@@ -6,11 +6,16 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
 #include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "contrib/bench/scenarios.h"
@@ -126,6 +131,152 @@ class Fleet {
   std::function<void()> all_done_;
   Clock::time_point started_, last_ready_, segment_start_;
   std::map<std::string, unsigned> errors_;
+};
+
+// The value of attribute `name` in an element's start tag, without allocating (the per-message
+// paths of the open-loop scenarios); empty when absent.
+inline std::string_view attr_view(std::string_view el, std::string_view name) {
+  std::string_view tag = el.substr(0, el.find('>'));
+  for (size_t at = tag.find(name); at != std::string_view::npos; at = tag.find(name, at + 1)) {
+    if (at == 0 || (tag[at - 1] != ' ' && tag[at - 1] != '\t' && tag[at - 1] != '\n')) continue;
+    size_t q = at + name.size();
+    while (q < tag.size() && tag[q] == ' ') ++q;
+    if (q >= tag.size() || tag[q] != '=') continue;
+    ++q;
+    while (q < tag.size() && tag[q] == ' ') ++q;
+    if (q >= tag.size() || (tag[q] != '\'' && tag[q] != '"')) continue;
+    size_t close = tag.find(tag[q], q + 1);
+    if (close == std::string_view::npos) return {};
+    return tag.substr(q + 1, close - q - 1);
+  }
+  return {};
+}
+
+// The decimal number at the start of `text` (after `skip` characters); nullopt if none.
+inline std::optional<int64_t> leading_number(std::string_view text, size_t skip = 0) {
+  if (text.size() <= skip) return std::nullopt;
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data() + skip, text.data() + text.size(), v);
+  if (ec != std::errc()) return std::nullopt;
+  return v;
+}
+
+// The number a message's <body> starts with, without allocating.
+inline std::optional<int64_t> body_number(std::string_view el) {
+  size_t open = el.find("<body");
+  if (open == std::string_view::npos) return std::nullopt;
+  size_t gt = el.find('>', open);
+  if (gt == std::string_view::npos || el[gt - 1] == '/') return std::nullopt;
+  return leading_number(el, gt + 1);
+}
+
+// Appends the decimal form of v (std::to_chars: no temporary string).
+inline void append_number(std::string& out, int64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, end);
+}
+
+// The server's VmRSS every `every` seconds while a scenario runs (a soak: is memory flat?),
+// and once more at the end. Drift is measured from the first sample after the warm-up, when
+// the server's caches and the allocator's arenas have filled, to the last one.
+class RssSampler {
+ public:
+  struct Sample {
+    double t;  // seconds since start()
+    long rss_kib;
+  };
+  RssSampler(asio::io_context& io, pid_t pid, double every_s, double warmup_s)
+      : timer_(io), pid_(pid), every_s_(every_s), warmup_s_(warmup_s) {}
+
+  bool enabled() const { return every_s_ > 0 && pid_ > 0; }
+  // `note` adds to each progress line (e.g. the latency of the last interval).
+  void start(std::function<std::string()> note) {
+    if (!enabled()) return;
+    note_ = std::move(note);
+    started_ = Clock::now();
+    take();
+    arm(1);
+  }
+  void finish() {
+    if (!enabled() || finished_) return;
+    finished_ = true;
+    timer_.cancel();
+    take();
+  }
+  const std::vector<Sample>& samples() const { return samples_; }
+  // The first sample at or after the warm-up (the last one if the run was shorter).
+  const Sample* warm() const {
+    for (const auto& s : samples_)
+      if (s.t >= warmup_s_) return &s;
+    return samples_.empty() ? nullptr : &samples_.back();
+  }
+  double drift_pct() const {
+    const Sample* w = warm();
+    if (!w || w->rss_kib <= 0) return 0;
+    return 100.0 * static_cast<double>(samples_.back().rss_kib - w->rss_kib) /
+           static_cast<double>(w->rss_kib);
+  }
+  long min_kib() const {
+    long m = -1;
+    for (const auto& s : samples_)
+      if (m < 0 || s.rss_kib < m) m = s.rss_kib;
+    return m;
+  }
+  long max_kib() const {
+    long m = -1;
+    for (const auto& s : samples_) m = std::max(m, s.rss_kib);
+    return m;
+  }
+  void print(std::ostream& out) const {
+    if (samples_.empty()) return;
+    const Sample* w = warm();
+    out << "  server RSS: first " << samples_.front().rss_kib << " KiB, after the " << warmup_s_
+        << " s warm-up " << w->rss_kib << " KiB (t=" << w->t << " s), last "
+        << samples_.back().rss_kib << " KiB, min " << min_kib() << ", max " << max_kib()
+        << "; drift " << drift_pct() << "% (" << (std::abs(drift_pct()) <= 3 ? "within" : "OUTSIDE")
+        << " +-3%)\n";
+  }
+  // ",\"rss_...\":..." for a scenario's JSON line; empty when not sampling.
+  std::string json() const {
+    if (samples_.empty()) return {};
+    char head[320];
+    std::snprintf(head, sizeof head,
+                  ",\"rss_sample_s\":%.1f,\"rss_warmup_s\":%.1f,\"rss_first_kib\":%ld,"
+                  "\"rss_warm_kib\":%ld,\"rss_last_kib\":%ld,\"rss_min_kib\":%ld,"
+                  "\"rss_max_kib\":%ld,\"rss_drift_pct\":%.2f,\"rss_samples_kib\":[",
+                  every_s_, warmup_s_, samples_.front().rss_kib, warm()->rss_kib,
+                  samples_.back().rss_kib, min_kib(), max_kib(), drift_pct());
+    std::string j = head;
+    for (size_t i = 0; i < samples_.size(); ++i)
+      j += (i ? "," : "") + std::to_string(samples_[i].rss_kib);
+    return j + "]";
+  }
+
+ private:
+  void take() {
+    double t = seconds(Clock::now() - started_);
+    samples_.push_back({t, server_rss_kib(pid_)});
+    std::cout << "  t=" << static_cast<long>(t + 0.5) << " s: server RSS "
+              << samples_.back().rss_kib << " KiB"
+              << (note_ && samples_.size() > 1 ? note_() : std::string()) << '\n';
+  }
+  void arm(unsigned n) {
+    timer_.expires_at(started_ + std::chrono::duration_cast<Clock::duration>(
+                                     std::chrono::duration<double>(every_s_ * n)));
+    timer_.async_wait([this, n](boost::system::error_code ec) {
+      if (ec || finished_) return;
+      take();
+      arm(n + 1);
+    });
+  }
+  asio::steady_timer timer_;
+  pid_t pid_;
+  double every_s_, warmup_s_;
+  Clock::time_point started_;
+  std::function<std::string()> note_;
+  std::vector<Sample> samples_;
+  bool finished_ = false;
 };
 
 inline void print_errors(const Fleet& fleet) {

@@ -1,4 +1,5 @@
-// parley-bench scenarios: idle (memory per session, login rate) and chat (throughput, latency).
+// parley-bench scenarios: idle (memory per session, login rate), chat (closed-loop throughput,
+// latency), latency (open loop at a fixed rate, optionally sampling RSS for a soak).
 #pragma once
 
 #include <sys/types.h>
@@ -31,8 +32,18 @@ struct ChatOptions {
   unsigned window = 10;     // messages in flight per pair
 };
 
+struct LatencyOptions {
+  unsigned pairs = 100;
+  double rate = 1000;       // messages per second over all pairs, on a fixed schedule
+  double duration_s = 10;   // of sending
+  double sample_rss_s = 0;  // > 0: server RSS every so many seconds (soak)
+  double warmup_s = -1;     // RSS drift is measured from here; < 0: a tenth of the duration
+  double drain_s = 10;      // after the last send, at most this long for the last deliveries
+};
+
 int run_idle(const CommonOptions& common, const IdleOptions& options);
 int run_chat(const CommonOptions& common, const ChatOptions& options);
+int run_latency(const CommonOptions& common, const LatencyOptions& options);
 
 // /proc/<pid>/status VmRSS in KiB; -1 when unreadable.
 long server_rss_kib(pid_t pid);
