@@ -78,6 +78,16 @@ class Day {
     arm(1);
   }
 
+  // For the RSS sampler's progress lines: what the last interval delivered, and how fast.
+  std::string interval_note() {
+    char line[200];
+    std::snprintf(line, sizeof line,
+                  "; last interval %llu delivered, p99 %.3f ms, max %.3f ms; %u reconnects",
+                  static_cast<unsigned long long>(interval_.count()), interval_.quantile_ms(0.99),
+                  interval_.max_ms(), resumed_ + resume_failed_ + fresh_logins_);
+    interval_.clear();
+    return line;
+  }
   bool stopping() const { return stopping_; }
   // Users online and no message that could still arrive.
   bool settled() {
@@ -140,6 +150,7 @@ class Day {
     ++delivered_;
     int64_t d = now_us() - m.sent_us;
     all_.add(d);
+    interval_.add(d);
     (m.to_away || users_[u].epoch != m.to_epoch ? after_reconnect_ : direct_).add(d);
   }
 
@@ -314,7 +325,7 @@ class Day {
   bool stopping_ = false, stopped_ = false;
   double burst_due_ = 0, reconnect_due_ = 0, presence_due_ = 0;
   std::string stanza_;
-  Histogram all_, direct_, after_reconnect_;
+  Histogram all_, direct_, after_reconnect_, interval_;
   std::vector<int64_t> reconnect_us_;
   uint64_t delivered_ = 0, bounced_ = 0, duplicates_ = 0, unknown_ = 0;
   unsigned bursts_ = 0, disconnects_ = 0, resumed_ = 0, resume_failed_ = 0, fresh_logins_ = 0,
@@ -423,7 +434,7 @@ int run_day(const CommonOptions& common, const DayOptions& options) {
   double cpu_before = server_cpu_s(common.server_pid);
   double own_before = own_cpu_s();
   day.start();
-  rss.start({});
+  rss.start([&] { return day.interval_note(); });
   double cpu = 0, own = 0;
   bool measured = false;
   Clock::time_point drain_end{};

@@ -9,6 +9,8 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -132,6 +134,25 @@ class Fleet {
   Clock::time_point started_, last_ready_, segment_start_;
   std::map<std::string, unsigned> errors_;
 };
+
+// Time the threads of process `pid` (0: this process) spent runnable but waiting for a CPU,
+// in seconds (the second field of /proc/<pid>/task/*/schedstat); -1 when unreadable. On a
+// shared machine it tells a latency spike caused by the neighbours from one of the server.
+inline double runqueue_wait_s(pid_t pid) {
+  std::string dir = "/proc/" + (pid > 0 ? std::to_string(pid) : std::string("self")) + "/task";
+  std::error_code ec;
+  double total = 0;
+  bool any = false;
+  for (const auto& task : std::filesystem::directory_iterator(dir, ec)) {
+    std::ifstream in(task.path() / "schedstat");
+    unsigned long long run = 0, wait = 0;
+    if (in >> run >> wait) {
+      total += static_cast<double>(wait) / 1e9;
+      any = true;
+    }
+  }
+  return any ? total : -1;
+}
 
 // The value of attribute `name` in an element's start tag, without allocating (the per-message
 // paths of the open-loop scenarios); empty when absent.
@@ -257,9 +278,17 @@ class RssSampler {
   void take() {
     double t = seconds(Clock::now() - started_);
     samples_.push_back({t, server_rss_kib(pid_)});
+    // How long each process waited for a CPU since the last sample (neighbours at work).
+    double server_wait = runqueue_wait_s(pid_), own_wait = runqueue_wait_s(0);
+    char waits[96] = "";
+    if (samples_.size() > 1 && server_wait >= 0 && own_wait >= 0)
+      std::snprintf(waits, sizeof waits, "; waited for a CPU: server %.0f ms, generator %.0f ms",
+                    1000 * (server_wait - server_wait_), 1000 * (own_wait - own_wait_));
+    server_wait_ = server_wait;
+    own_wait_ = own_wait;
     std::cout << "  t=" << static_cast<long>(t + 0.5) << " s: server RSS "
               << samples_.back().rss_kib << " KiB"
-              << (note_ && samples_.size() > 1 ? note_() : std::string()) << '\n';
+              << (note_ && samples_.size() > 1 ? note_() : std::string()) << waits << '\n';
   }
   void arm(unsigned n) {
     timer_.expires_at(started_ + std::chrono::duration_cast<Clock::duration>(
@@ -277,6 +306,7 @@ class RssSampler {
   std::function<std::string()> note_;
   std::vector<Sample> samples_;
   bool finished_ = false;
+  double server_wait_ = 0, own_wait_ = 0;
 };
 
 inline void print_errors(const Fleet& fleet) {

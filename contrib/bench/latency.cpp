@@ -110,6 +110,8 @@ int run_latency(const CommonOptions& common, const LatencyOptions& options) {
   RssSampler rss(io, common.server_pid, options.sample_rss_s, warmup_s);
   double cpu_before = server_cpu_s(common.server_pid);
   double own_before = own_cpu_s();
+  double server_wait_before = runqueue_wait_s(common.server_pid),
+         own_wait_before = runqueue_wait_s(0);
   std::cout << "  " << total << " messages at " << options.rate << "/s over " << options.pairs
             << " pairs for " << options.duration_s << " s (open loop, latency from the intended "
             << "send time)\n";
@@ -159,6 +161,10 @@ int run_latency(const CommonOptions& common, const LatencyOptions& options) {
   double span = seconds(std::max(last_receive, last_send) - t0);
   double cpu = server_cpu_s(common.server_pid) - cpu_before;
   double own = own_cpu_s() - own_before;
+  // Time runnable but without a CPU: the machine's other load, not the server's work.
+  double server_wait =
+      common.server_pid > 0 ? runqueue_wait_s(common.server_pid) - server_wait_before : 0;
+  double own_wait = runqueue_wait_s(0) - own_wait_before;
   double sent_rate = send_span > 0 ? static_cast<double>(sent) / send_span : 0;
   double delivered_rate = span > 0 ? static_cast<double>(received) / span : 0;
   bool behind = lag.quantile(0.99) > kBehindUs;
@@ -177,7 +183,9 @@ int run_latency(const CommonOptions& common, const LatencyOptions& options) {
               << (received ? cpu * 1e6 / static_cast<double>(received) : 0) << " us per message, "
               << (span > 0 ? 100 * cpu / span : 0) << "% of one core)\n";
   std::cout << "  generator CPU " << own << " s (" << (span > 0 ? 100 * own / span : 0)
-            << "% of one core)\n";
+            << "% of one core)\n"
+            << "  waited for a CPU (other load on the machine): server " << 1000 * server_wait
+            << " ms, generator " << 1000 * own_wait << " ms\n";
   rss.print(std::cout);
   if (bad) std::cout << "  UNEXPECTED: " << bad << " bounces or non-chat messages\n";
   if (!stopped.empty()) std::cout << "  STOPPED EARLY: " << stopped << '\n';
@@ -189,14 +197,16 @@ int run_latency(const CommonOptions& common, const LatencyOptions& options) {
       "\"delivered_per_second\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,"
       "\"p999_ms\":%.3f,\"max_ms\":%.3f,\"lag_p50_ms\":%.3f,\"lag_p99_ms\":%.3f,"
       "\"lag_max_ms\":%.3f,\"behind_schedule\":%s,\"server_cpu_us_per_message\":%.2f,"
-      "\"server_cpu_busy\":%.2f,\"generator_cpu_busy\":%.2f,\"bounces\":%u%s,"
+      "\"server_cpu_busy\":%.2f,\"generator_cpu_busy\":%.2f,\"server_cpu_wait_ms\":%.1f,"
+      "\"generator_cpu_wait_ms\":%.1f,\"bounces\":%u%s,"
       "\"stopped\":\"%s\"}\n",
       options.pairs, options.rate, options.duration_s, static_cast<unsigned long long>(total),
       static_cast<unsigned long long>(sent), static_cast<unsigned long long>(received), sent_rate,
       delivered_rate, ms(0.5), ms(0.9), ms(0.99), ms(0.999), latency.max_ms(), lag.quantile_ms(0.5),
       lag.quantile_ms(0.99), lag.max_ms(), behind ? "true" : "false",
       received ? cpu * 1e6 / static_cast<double>(received) : 0.0, span > 0 ? cpu / span : 0.0,
-      span > 0 ? own / span : 0.0, bad, rss.json().c_str(), stopped.c_str());
+      span > 0 ? own / span : 0.0, 1000 * server_wait, 1000 * own_wait, bad, rss.json().c_str(),
+      stopped.c_str());
   std::fflush(stdout);
   return sent == total && received == total && stopped.empty() && bad == 0 ? 0 : 1;
 }
