@@ -48,6 +48,7 @@ int run_latency(const CommonOptions& common, const LatencyOptions& options) {
   const uint64_t total = static_cast<uint64_t>(options.rate * options.duration_s);
   Histogram latency, interval, lag;
   uint64_t sent = 0, received = 0, interval_received = 0;
+  int64_t interval_lag = 0;  // the generator's worst lateness since the last sample
   unsigned bad = 0;
   std::string stanza;
   stanza.reserve(256);
@@ -68,6 +69,7 @@ int run_latency(const CommonOptions& common, const LatencyOptions& options) {
     while (sent < total && due(sent) <= now) {
       int64_t intended_us = us(due(sent));
       lag.add(now_stamp - intended_us);
+      interval_lag = std::max(interval_lag, now_stamp - intended_us);
       unsigned p = static_cast<unsigned>(sent % options.pairs);
       stanza.assign(prefix[p]);
       append_number(stanza, static_cast<int64_t>(sent));
@@ -120,12 +122,15 @@ int run_latency(const CommonOptions& common, const LatencyOptions& options) {
     if (!ec) tick();
   });
   rss.start([&] {
-    char line[160];
-    std::snprintf(line, sizeof line, "; last interval %llu delivered, p99 %.3f ms, max %.3f ms",
+    char line[200];
+    std::snprintf(line, sizeof line,
+                  "; last interval %llu delivered, p99 %.3f ms, max %.3f ms, generator lag max "
+                  "%.3f ms",
                   static_cast<unsigned long long>(interval_received), interval.quantile_ms(0.99),
-                  interval.max_ms());
+                  interval.max_ms(), static_cast<double>(interval_lag) / 1000);
     interval.clear();
     interval_received = 0;
+    interval_lag = 0;
     return std::string(line);
   });
   Clock::time_point drain_end{};
