@@ -153,11 +153,12 @@ int run_chat(const CommonOptions& common, const ChatOptions& options) {
   uint64_t total = static_cast<uint64_t>(options.pairs) * options.messages, received = 0, acked = 0;
   unsigned bad = 0;
   Clock::time_point last_receive = Clock::now(), last_ack = last_receive;
+  std::string batch;  // reused: the generator must not spend its core on allocations
   auto send_next = [&](unsigned p) {
     Pair& pair = pairs[p];
     Client& a = *fleet.client(2 * p);
     const std::string& to = fleet.client(2 * p + 1)->full_jid();
-    std::string batch;
+    batch.clear();
     unsigned n = 0;
     if (pair.sent == 0) {
       pair.base = a.sm_sent();
@@ -166,8 +167,13 @@ int run_chat(const CommonOptions& common, const ChatOptions& options) {
     while (pair.sent < options.messages && pair.sent - pair.received < options.window) {
       // The body is the send time in microseconds; B computes time-to-delivery from it.
       int64_t t = now_us();
-      batch += "<message type='chat' to='" + to + "' id='m" + std::to_string(pair.sent) +
-               "'><body>" + std::to_string(t) + "</body></message>";
+      batch += "<message type='chat' to='";
+      batch += to;
+      batch += "' id='m";
+      append_number(batch, pair.sent);
+      batch += "'><body>";
+      append_number(batch, t);
+      batch += "</body></message>";
       if (acks) pair.sent_us[pair.sent] = t;
       ++pair.sent;
       ++n;
@@ -179,12 +185,12 @@ int run_chat(const CommonOptions& common, const ChatOptions& options) {
   for (unsigned p = 0; p < options.pairs; ++p) {
     fleet.client(2 * p + 1)->on_stanza([&, p](Client&, std::string_view el) {
       if (element_name(el) != "message") return;
-      auto body = child_text(el, "body");
-      if (!body || attribute(el, "type") != "chat") {
+      auto stamp = body_number(el);  // parsed in place, no copies
+      if (!stamp || attr_view(el, "type") != "chat") {
         ++bad;  // e.g. an error bounce instead of delivery
         return;
       }
-      latency_us.push_back(now_us() - std::strtoll(body->c_str(), nullptr, 10));
+      latency_us.push_back(now_us() - *stamp);
       ++pairs[p].received;
       ++received;
       last_receive = Clock::now();
