@@ -288,7 +288,8 @@ class RssSampler {
     own_wait_ = own_wait;
     std::cout << "  t=" << static_cast<long>(t + 0.5) << " s: server RSS "
               << samples_.back().rss_kib << " KiB"
-              << (note_ && samples_.size() > 1 ? note_() : std::string()) << waits << '\n';
+              << (note_ && samples_.size() > 1 ? note_() : std::string()) << waits
+              << std::endl;  // flushed: a soak's progress, live through a pipe
   }
   void arm(unsigned n) {
     timer_.expires_at(started_ + std::chrono::duration_cast<Clock::duration>(
