@@ -291,6 +291,12 @@ void Client::open_stream() {
       options_.domain + "' from='" + bare_jid_ + "'>");
 }
 
+void Client::bind() {
+  state_ = State::AwaitBind;
+  send("<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>" +
+       xml_escape(options_.resource) + "</resource></bind></iq>");
+}
+
 void Client::send(std::string_view data) {
   if (state_ == State::Closed) return;
   out_pending_.append(data);
@@ -390,10 +396,29 @@ void Client::on_element(std::string_view el) {
     }
     case State::AwaitFeatures2:
       if (name != "stream:features") return fail("expected post-auth features");
-      state_ = State::AwaitBind;
-      send("<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>" +
-           xml_escape(options_.resource) + "</resource></bind></iq>");
-      return;
+      if (!resume_previd_.empty()) {  // XEP-0198 §5: <resume/> instead of binding
+        state_ = State::AwaitResume;
+        send("<resume xmlns='urn:xmpp:sm:3' previd='" + xml_escape(resume_previd_) + "' h='" +
+             std::to_string(resume_h_) + "'/>");
+        return;
+      }
+      return bind();
+    case State::AwaitResume:
+      if (name == "failed") return bind();  // the session is gone: a fresh one, as usual
+      if (name != "resumed") return fail("resume: " + std::string(el.substr(0, 200)));
+      // The counters go on from the old stream: h received by us, and the server's h of ours.
+      sm_enabled_ = resumed_ = true;
+      sm_id_ = resume_previd_;
+      sm_handled_ = resume_h_;
+      sm_sent_ = static_cast<uint32_t>(
+          std::strtoul(attribute(el, "h").value_or("0").c_str(), nullptr, 10));
+      state_ = State::Ready;
+      ready_at_ = Clock::now();
+      if (on_ready_) {
+        auto h = std::move(on_ready_);
+        h(*this, true, {});
+      }
+      return;  // what the server sends again follows, counted as in Ready
     case State::AwaitBind: {
       if (name != "iq" || attribute(el, "type") != "result")
         return fail("bind: " + std::string(el.substr(0, 200)));
@@ -433,6 +458,7 @@ void Client::on_ready_element(std::string_view el) {
   std::string_view name = element_name(el);
   if (name == "enabled") {  // XEP-0198 §4: the counters start here...
     sm_enabled_ = true;
+    sm_id_ = attribute(el, "id").value_or("");
     sm_handled_ = 0;
     sm_sent_ = 2;  // ...and the initial presence and the ready ping were sent after <enable/>
     return;

@@ -104,6 +104,17 @@ class Client : public std::enable_shared_from_this<Client> {
   uint32_t sm_sent() const { return sm_sent_; }
   bool sm_enabled() const { return sm_enabled_; }
   void on_ack(std::function<void(Client&, uint32_t h)> h) { on_ack_ = std::move(h); }
+  // XEP-0198 §5, before start(): on this new connection, resume the session `previd` of an
+  // earlier connection (which had received `h` stanzas, bound as `full_jid`) instead of
+  // binding; if the server answers <failed/>, bind a fresh session as usual. resumed() tells.
+  void resume_from(std::string previd, uint32_t h, std::string full_jid) {
+    resume_previd_ = std::move(previd);
+    resume_h_ = h;
+    full_jid_ = std::move(full_jid);
+  }
+  bool resumed() const { return resumed_; }
+  const std::string& sm_id() const { return sm_id_; }  // <enabled id/>, empty: not resumable
+  uint32_t sm_handled() const { return sm_handled_; }  // the 'h' to resume with
   // Graceful end (RFC 6120 §4.4): </stream:stream>, then the socket once the server answers.
   void close();
   void abort();  // the socket, now
@@ -124,6 +135,7 @@ class Client : public std::enable_shared_from_this<Client> {
     AwaitSuccess,
     AwaitFeatures2,
     AwaitBind,
+    AwaitResume,
     AwaitPing,
     Ready,
     Closing,
@@ -135,6 +147,7 @@ class Client : public std::enable_shared_from_this<Client> {
   void on_element(std::string_view el);
   void on_ready_element(std::string_view el);
   void open_stream();
+  void bind();
 
   asio::ssl::stream<asio::ip::tcp::socket> stream_;
   const ClientOptions& options_;
@@ -153,6 +166,9 @@ class Client : public std::enable_shared_from_this<Client> {
   bool sm_enabled_ = false;
   uint32_t sm_handled_ = 0;  // stanzas received since <enabled/> (XEP-0198 'h')
   uint32_t sm_sent_ = 0;     // stanzas sent since <enabled/>
+  std::string sm_id_, resume_previd_;
+  uint32_t resume_h_ = 0;
+  bool resumed_ = false;
   std::function<void(Client&, uint32_t)> on_ack_;
 };
 

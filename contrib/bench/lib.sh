@@ -114,3 +114,20 @@ bench_run() {
   shift
   ( ulimit -n "$NOFILE"; exec timeout "$seconds" taskset -c "$BENCH_CPU" "$bench" "$@" )
 }
+
+# bench_json_field KEY <<<JSON: the number (or true/false) at "KEY" in a scenario's JSON line.
+bench_json_field() {
+  sed -n "s/.*\"$1\":\([-0-9.eE+a-z]*\).*/\1/p" | head -n1
+}
+
+# bench_max_rate PAIRS MESSAGES WINDOW ARGS...: a quick closed-loop chat run on the running
+# server; its output goes to stderr, the delivered messages per second (an integer) to stdout.
+bench_max_rate() {
+  local pairs=$1 messages=$2 window=$3
+  shift 3
+  local out
+  out=$(bench_run 600 chat --pairs "$pairs" --messages "$messages" --window "$window" "$@" \
+    --timeout 500 2>&1) || { echo "$out" >&2; return 1; }
+  echo "$out" >&2
+  grep '^{' <<<"$out" | bench_json_field messages_per_second | cut -d. -f1
+}

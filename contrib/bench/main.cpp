@@ -2,6 +2,8 @@
 //   parley-bench setup --config CONF --count N --password PW [--prefix bench]
 //   parley-bench idle --sessions N [common options]
 //   parley-bench chat --pairs P --messages M [--window W] [common options]
+//   parley-bench latency --pairs P --rate R --duration S [--sample-rss S] [common options]
+//   parley-bench day --sessions N --duration S [mix options] [common options]
 #include <sys/resource.h>
 
 #include <chrono>
@@ -31,7 +33,14 @@ void usage() {
          "      open N sessions and hold them: login rate, server memory per session\n"
          "  chat --pairs P --messages M [--window W]\n"
          "      2P sessions; each pair sends M messages A->B: messages/s, time to delivery\n"
-         "common options (idle, chat):\n"
+         "  latency --pairs P --rate R --duration S [--sample-rss S] [--warmup S] [--drain S]\n"
+         "      2P sessions; R messages/s in total on a fixed schedule (open loop): time to\n"
+         "      delivery from the intended send time; with --sample-rss, server RSS drift\n"
+         "  day --sessions N --duration S [--active PCT] [--burst MIN-MAX] [--burst-gap S]\n"
+         "      [--reconnect PCT] [--offline S] [--presence PCT] [--sample-rss S] [--seed N]\n"
+         "      a messenger day: bursts to random users, abrupt disconnects and reconnects\n"
+         "      (resumption with --sm on), presence changes\n"
+         "common options (idle, chat, latency, day):\n"
          "  --host DOMAIN (localhost)  --port N (5223, direct TLS)  --address IP (127.0.0.1)\n"
          "  --password PW  --prefix bench  --concurrency 200  --sources 8\n"
          "  --server-pid PID (for server RSS/CPU)  --timeout S (300)\n"
@@ -158,6 +167,41 @@ int main(int argc, char** argv) {
       o.window = std::max(1u, take_uint(args, "window", "10"));
       if (!args.empty()) throw std::invalid_argument("unknown option --" + args.begin()->first);
       return bench::run_chat(common, o);
+    }
+    if (command == "latency") {
+      bench::LatencyOptions o;
+      o.pairs = std::max(1u, take_uint(args, "pairs"));
+      o.rate = std::stod(take(args, "rate"));
+      o.duration_s = std::stod(take(args, "duration"));
+      o.sample_rss_s = std::stod(take(args, "sample-rss", "0"));
+      o.warmup_s = std::stod(take(args, "warmup", "-1"));
+      o.drain_s = std::stod(take(args, "drain", "10"));
+      if (!args.empty()) throw std::invalid_argument("unknown option --" + args.begin()->first);
+      if (o.rate <= 0 || o.duration_s <= 0) throw std::invalid_argument("--rate, --duration > 0");
+      return bench::run_latency(common, o);
+    }
+    if (command == "day") {
+      bench::DayOptions o;
+      o.sessions = take_uint(args, "sessions");
+      o.duration_s = std::stod(take(args, "duration"));
+      o.active_pct = std::stod(take(args, "active", "1"));
+      std::string burst = take(args, "burst", "1-5");
+      size_t dash = burst.find('-');
+      o.burst_min = static_cast<unsigned>(std::stoul(burst.substr(0, dash)));
+      o.burst_max = dash == std::string::npos
+                        ? o.burst_min
+                        : static_cast<unsigned>(std::stoul(burst.substr(dash + 1)));
+      o.burst_gap_s = std::stod(take(args, "burst-gap", "2"));
+      o.reconnect_pct = std::stod(take(args, "reconnect", "0.2"));
+      o.offline_s = std::stod(take(args, "offline", "5"));
+      o.presence_pct = std::stod(take(args, "presence", "0.5"));
+      o.sample_rss_s = std::stod(take(args, "sample-rss", "0"));
+      o.drain_s = std::stod(take(args, "drain", "15"));
+      o.seed = take_uint(args, "seed", "1");
+      if (!args.empty()) throw std::invalid_argument("unknown option --" + args.begin()->first);
+      if (o.sessions < 2 || o.burst_min < 1 || o.burst_max < o.burst_min)
+        throw std::invalid_argument("--sessions >= 2 and --burst MIN-MAX with 1 <= MIN <= MAX");
+      return bench::run_day(common, o);
     }
     usage();
     return 2;

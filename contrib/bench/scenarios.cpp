@@ -12,6 +12,8 @@
 #include <map>
 #include <sstream>
 
+#include "contrib/bench/fleet.h"
+
 namespace parley::bench {
 
 long server_rss_kib(pid_t pid) {
@@ -47,148 +49,6 @@ int64_t percentile(const std::vector<int64_t>& sorted, double q) {
   size_t i = static_cast<size_t>(q * static_cast<double>(sorted.size() - 1) + 0.5);
   return sorted[std::min(i, sorted.size() - 1)];
 }
-
-namespace {
-
-// This process's CPU time (user + system): tells whether the generator, not the server, was
-// the bottleneck of a run.
-double own_cpu_s() {
-  rusage ru{};
-  ::getrusage(RUSAGE_SELF, &ru);
-  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
-  return s(ru.ru_utime) + s(ru.ru_stime);
-}
-
-bool server_alive(pid_t pid) {
-  return pid <= 0 || ::kill(pid, 0) == 0;
-}
-
-double seconds(Clock::duration d) {
-  return std::chrono::duration<double>(d).count();
-}
-
-// Opens sessions prefix<first> .. prefix<first+count-1>, at most `concurrency` logins at once.
-class Fleet {
- public:
-  Fleet(asio::io_context& io, const CommonOptions& common, unsigned first, unsigned count)
-      : io_(io), common_(common), tls_(make_client_tls()), first_(first), count_(count) {
-    clients_.resize(count);
-  }
-
-  void start(std::function<void()> all_done) {
-    all_done_ = std::move(all_done);
-    started_ = segment_start_ = Clock::now();
-    for (unsigned i = 0; i < std::min(common_.concurrency, count_); ++i) launch();
-  }
-
-  std::shared_ptr<Client>& client(unsigned i) { return clients_[i]; }
-  unsigned ready() const { return ready_; }
-  unsigned failed() const { return failed_; }
-  unsigned dropped() const { return dropped_; }
-  Clock::duration login_span() const { return last_ready_ - started_; }
-  const std::map<std::string, unsigned>& errors() const { return errors_; }
-  std::vector<int64_t> login_times_us() const {
-    std::vector<int64_t> v;
-    for (const auto& c : clients_)
-      if (c && (c->ready() || c->finished()) && c->login_time().count() > 0)
-        v.push_back(std::chrono::duration_cast<std::chrono::microseconds>(c->login_time()).count());
-    std::sort(v.begin(), v.end());
-    return v;
-  }
-  void close_all() {
-    for (auto& c : clients_)
-      if (c) c->close();
-  }
-  unsigned open() const {
-    unsigned n = 0;
-    for (const auto& c : clients_)
-      if (c && !c->finished()) ++n;
-    return n;
-  }
-
- private:
-  void launch() {
-    if (next_ >= count_) return;
-    unsigned i = next_++;
-    // Spread over several source addresses: each (source, destination) pair has its own
-    // ephemeral port range, so 10k+ connections stay clear of the ~28k-port limit.
-    asio::ip::address_v4::bytes_type b{127, 0, 0,
-                                       static_cast<unsigned char>(2 + i % common_.sources)};
-    auto c = std::make_shared<Client>(io_, tls_, common_.client,
-                                      common_.prefix + std::to_string(first_ + i),
-                                      asio::ip::address_v4(b));
-    clients_[i] = c;
-    c->on_closed([this](Client&, const std::string& why) {
-      ++dropped_;
-      ++errors_["dropped: " + why];
-    });
-    c->start([this](Client&, bool ok, const std::string& error) {
-      if (ok) {
-        ++ready_;
-        last_ready_ = Clock::now();
-        // Progress per 1000 logins: a login rate that falls as sessions accumulate means
-        // per-login work that grows with the number of sessions.
-        if (ready_ % 1000 == 0 && count_ >= 2000) {
-          double span = seconds(last_ready_ - segment_start_);
-          std::cout << "  " << ready_ << " ready, last 1000 at "
-                    << static_cast<long>(span > 0 ? 1000 / span : 0) << " logins/s\n";
-          segment_start_ = last_ready_;
-        }
-      } else {
-        ++failed_;
-        ++errors_[error];
-      }
-      if (ready_ + failed_ == count_) {
-        if (all_done_) asio::post(io_, std::move(all_done_));
-      } else {
-        launch();
-      }
-    });
-  }
-
-  asio::io_context& io_;
-  const CommonOptions& common_;
-  asio::ssl::context tls_;
-  unsigned first_, count_, next_ = 0, ready_ = 0, failed_ = 0, dropped_ = 0;
-  std::vector<std::shared_ptr<Client>> clients_;
-  std::function<void()> all_done_;
-  Clock::time_point started_, last_ready_, segment_start_;
-  std::map<std::string, unsigned> errors_;
-};
-
-void print_errors(const Fleet& fleet) {
-  for (const auto& [what, n] : fleet.errors())
-    std::cout << "  error x" << n << ": " << what << '\n';
-}
-
-// Runs the io_context until `done` is true, the deadline passes, or the server dies.
-// Returns a reason when it stopped early.
-std::string run_until(asio::io_context& io, const bool& done, Clock::time_point deadline,
-                      pid_t pid) {
-  while (!done) {
-    io.run_for(std::chrono::milliseconds(100));
-    if (io.stopped()) io.restart();
-    if (Clock::now() > deadline) return "timeout";
-    if (!server_alive(pid)) return "server process is gone";
-  }
-  return {};
-}
-
-void run_for(asio::io_context& io, Clock::duration d) {
-  io.restart();
-  io.run_for(d);
-  io.restart();
-}
-
-// Closes every session and waits (bounded) for the server to answer the close.
-void close_fleet(asio::io_context& io, Fleet& fleet) {
-  fleet.close_all();
-  auto end = Clock::now() + std::chrono::seconds(30);
-  while (fleet.open() > 0 && Clock::now() < end) run_for(io, std::chrono::milliseconds(100));
-  run_for(io, std::chrono::milliseconds(100));
-}
-
-}  // namespace
 
 int run_idle(const CommonOptions& common, const IdleOptions& options) {
   asio::io_context io(1);
@@ -293,11 +153,12 @@ int run_chat(const CommonOptions& common, const ChatOptions& options) {
   uint64_t total = static_cast<uint64_t>(options.pairs) * options.messages, received = 0, acked = 0;
   unsigned bad = 0;
   Clock::time_point last_receive = Clock::now(), last_ack = last_receive;
+  std::string batch;  // reused: the generator must not spend its core on allocations
   auto send_next = [&](unsigned p) {
     Pair& pair = pairs[p];
     Client& a = *fleet.client(2 * p);
     const std::string& to = fleet.client(2 * p + 1)->full_jid();
-    std::string batch;
+    batch.clear();
     unsigned n = 0;
     if (pair.sent == 0) {
       pair.base = a.sm_sent();
@@ -306,8 +167,13 @@ int run_chat(const CommonOptions& common, const ChatOptions& options) {
     while (pair.sent < options.messages && pair.sent - pair.received < options.window) {
       // The body is the send time in microseconds; B computes time-to-delivery from it.
       int64_t t = now_us();
-      batch += "<message type='chat' to='" + to + "' id='m" + std::to_string(pair.sent) +
-               "'><body>" + std::to_string(t) + "</body></message>";
+      batch += "<message type='chat' to='";
+      batch += to;
+      batch += "' id='m";
+      append_number(batch, pair.sent);
+      batch += "'><body>";
+      append_number(batch, t);
+      batch += "</body></message>";
       if (acks) pair.sent_us[pair.sent] = t;
       ++pair.sent;
       ++n;
@@ -319,12 +185,12 @@ int run_chat(const CommonOptions& common, const ChatOptions& options) {
   for (unsigned p = 0; p < options.pairs; ++p) {
     fleet.client(2 * p + 1)->on_stanza([&, p](Client&, std::string_view el) {
       if (element_name(el) != "message") return;
-      auto body = child_text(el, "body");
-      if (!body || attribute(el, "type") != "chat") {
+      auto stamp = body_number(el);  // parsed in place, no copies
+      if (!stamp || attr_view(el, "type") != "chat") {
         ++bad;  // e.g. an error bounce instead of delivery
         return;
       }
-      latency_us.push_back(now_us() - std::strtoll(body->c_str(), nullptr, 10));
+      latency_us.push_back(now_us() - *stamp);
       ++pairs[p].received;
       ++received;
       last_receive = Clock::now();
@@ -338,9 +204,9 @@ int run_chat(const CommonOptions& common, const ChatOptions& options) {
       if (pair.sent == 0) return;
       int64_t t = now_us();
       uint32_t covered = std::min<uint32_t>(h - pair.base, pair.sent);
-      for (; pair.acked < covered; ++pair.acked) ack_us.push_back(t - pair.sent_us[pair.acked]);
-      acked = 0;
-      for (const auto& q : pairs) acked += q.acked;
+      // Counted as they come: summing over every pair on each <a/> cost O(pairs) per ack.
+      for (; pair.acked < covered; ++pair.acked, ++acked)
+        ack_us.push_back(t - pair.sent_us[pair.acked]);
       last_ack = Clock::now();
     });
   }

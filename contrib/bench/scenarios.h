@@ -1,4 +1,6 @@
-// parley-bench scenarios: idle (memory per session, login rate) and chat (throughput, latency).
+// parley-bench scenarios: idle (memory per session, login rate), chat (closed-loop throughput,
+// latency), latency (open loop at a fixed rate, optionally sampling RSS for a soak) and day (a
+// mixed messenger day: idle users, bursts, abrupt disconnects and resumption, presence).
 #pragma once
 
 #include <sys/types.h>
@@ -31,8 +33,34 @@ struct ChatOptions {
   unsigned window = 10;     // messages in flight per pair
 };
 
+struct LatencyOptions {
+  unsigned pairs = 100;
+  double rate = 1000;       // messages per second over all pairs, on a fixed schedule
+  double duration_s = 10;   // of sending
+  double sample_rss_s = 0;  // > 0: server RSS every so many seconds (soak)
+  double warmup_s = -1;     // RSS drift is measured from here; < 0: a tenth of the duration
+  double drain_s = 10;      // after the last send, at most this long for the last deliveries
+};
+
+struct DayOptions {
+  unsigned sessions = 1000;
+  double duration_s = 60;
+  double active_pct = 1;   // % of online users starting a burst of messages per second
+  unsigned burst_min = 1;  // messages per burst, uniform in [min, max], to one other user
+  unsigned burst_max = 5;
+  double burst_gap_s = 2;      // pause before each further message of a burst: 0 .. gap
+  double reconnect_pct = 0.2;  // % of users per second losing their connection abruptly
+  double offline_s = 5;        // time until they connect again: 0.1 s .. offline_s
+  double presence_pct = 0.5;   // % of users per second changing presence (away / back)
+  double sample_rss_s = 0;     // > 0: server RSS every so many seconds
+  double drain_s = 15;         // at the end: at most this long for reconnects and deliveries
+  unsigned seed = 1;
+};
+
 int run_idle(const CommonOptions& common, const IdleOptions& options);
 int run_chat(const CommonOptions& common, const ChatOptions& options);
+int run_latency(const CommonOptions& common, const LatencyOptions& options);
+int run_day(const CommonOptions& common, const DayOptions& options);
 
 // /proc/<pid>/status VmRSS in KiB; -1 when unreadable.
 long server_rss_kib(pid_t pid);
