@@ -410,18 +410,10 @@ int run_day(const CommonOptions& common, const DayOptions& options) {
   auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                      std::chrono::duration<double>(common.timeout_s));
   Fleet fleet(io, common, 0, options.sessions);
-  bool done = false;
   std::cout << "day: opening " << options.sessions << " sessions (stream management "
             << (common.client.stream_management ? "on, reconnects resume" : "off") << ")\n";
-  fleet.start([&] { done = true; });
-  std::string stopped = run_until(io, done, deadline, common.server_pid);
-  if (!stopped.empty() || fleet.ready() != options.sessions) {
-    std::cout << "  only " << fleet.ready() << " of " << options.sessions << " sessions logged in"
-              << (stopped.empty() ? "" : " (" + stopped + ")") << '\n';
-    print_errors(fleet);
-    std::printf("{\"scenario\":\"day\",\"error\":\"login\",\"ready\":%u}\n", fleet.ready());
-    return 1;
-  }
+  if (!log_in_fleet(io, fleet, options.sessions, "day", deadline, common.server_pid)) return 1;
+  std::string stopped;                   // why the run ended early, if it did
   run_for(io, std::chrono::seconds(1));  // let the logins' aftermath settle
   std::cout << "  " << options.sessions << " online; a day of " << options.duration_s
             << " s: per second " << options.active_pct << "% start a burst of " << options.burst_min

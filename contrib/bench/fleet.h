@@ -328,6 +328,21 @@ inline std::string run_until(asio::io_context& io, const bool& done, Clock::time
   return {};
 }
 
+// Logs the whole fleet in (fleet.start) and runs until every session is ready. False, with the
+// reason, the errors and the scenario's error JSON line printed, when that fails.
+inline bool log_in_fleet(asio::io_context& io, Fleet& fleet, unsigned sessions,
+                         const char* scenario, Clock::time_point deadline, pid_t pid) {
+  bool done = false;
+  fleet.start([&] { done = true; });
+  std::string stopped = run_until(io, done, deadline, pid);
+  if (stopped.empty() && fleet.ready() == sessions) return true;
+  std::cout << "  only " << fleet.ready() << " of " << sessions << " sessions logged in"
+            << (stopped.empty() ? "" : " (" + stopped + ")") << '\n';
+  print_errors(fleet);
+  std::printf("{\"scenario\":\"%s\",\"error\":\"login\",\"ready\":%u}\n", scenario, fleet.ready());
+  return false;
+}
+
 inline void run_for(asio::io_context& io, Clock::duration d) {
   io.restart();
   io.run_for(d);

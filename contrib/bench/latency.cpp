@@ -27,17 +27,9 @@ int run_latency(const CommonOptions& common, const LatencyOptions& options) {
   const double warmup_s =
       options.warmup_s >= 0 ? options.warmup_s : std::min(60.0, options.duration_s / 10);
   Fleet fleet(io, common, 0, sessions);
-  bool done = false;
   std::cout << "latency: opening " << sessions << " sessions\n";
-  fleet.start([&] { done = true; });
-  std::string stopped = run_until(io, done, deadline, common.server_pid);
-  if (!stopped.empty() || fleet.ready() != sessions) {
-    std::cout << "  only " << fleet.ready() << " of " << sessions << " sessions logged in"
-              << (stopped.empty() ? "" : " (" + stopped + ")") << '\n';
-    print_errors(fleet);
-    std::printf("{\"scenario\":\"latency\",\"error\":\"login\",\"ready\":%u}\n", fleet.ready());
-    return 1;
-  }
+  if (!log_in_fleet(io, fleet, sessions, "latency", deadline, common.server_pid)) return 1;
+  std::string stopped;                          // why the run ended early, if it did
   run_for(io, std::chrono::milliseconds(500));  // let the logins' aftermath settle
 
   // Pair p: A = session 2p sends to B = session 2p+1. The start of each stanza is built once.

@@ -124,17 +124,9 @@ int run_chat(const CommonOptions& common, const ChatOptions& options) {
                                      std::chrono::duration<double>(common.timeout_s));
   unsigned sessions = options.pairs * 2;
   Fleet fleet(io, common, 0, sessions);
-  bool done = false;
   std::cout << "chat: opening " << sessions << " sessions\n";
-  fleet.start([&] { done = true; });
-  std::string stopped = run_until(io, done, deadline, common.server_pid);
-  if (!stopped.empty() || fleet.ready() != sessions) {
-    std::cout << "  only " << fleet.ready() << " of " << sessions << " sessions logged in"
-              << (stopped.empty() ? "" : " (" + stopped + ")") << '\n';
-    print_errors(fleet);
-    std::printf("{\"scenario\":\"chat\",\"error\":\"login\",\"ready\":%u}\n", fleet.ready());
-    return 1;
-  }
+  if (!log_in_fleet(io, fleet, sessions, "chat", deadline, common.server_pid)) return 1;
+  std::string stopped;  // why the run ended early, if it did
 
   // Pair p: A = session 2p sends to B = session 2p+1, at most `window` messages in flight.
   // With stream management, A asks for an acknowledgement after every batch (as mobile
