@@ -89,7 +89,8 @@ bench_start_server() {
   return 1
 }
 
-# bench_stop_server: SIGTERM, then (bounded) wait; SIGKILL if it does not stop.
+# bench_stop_server: SIGTERM, then (bounded) wait; SIGKILL if it does not stop. Only
+# server_pid, the process bench_start_server (or peer_start) started.
 bench_stop_server() {
   [ -n "$server_pid" ] || return 0
   local status=0
@@ -97,7 +98,7 @@ bench_stop_server() {
     kill -TERM "$server_pid" 2>/dev/null || true
     for _ in $(seq 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.2; done
     if kill -0 "$server_pid" 2>/dev/null; then
-      echo "!! parleyd did not stop within 20 s of SIGTERM" >&2
+      echo "!! server $server_pid did not stop within 20 s of SIGTERM" >&2
       kill -KILL "$server_pid" 2>/dev/null || true
       status=1
     fi

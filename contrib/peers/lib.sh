@@ -254,20 +254,7 @@ peer_start() {
 # peer_stop: SIGTERM (Prosody shuts down cleanly on it; the BEAM turns it into init:stop()),
 # then a bounded wait, then SIGKILL. Only server_pid, the process peer_start started.
 peer_stop() {
-  [ -n "${server_pid:-}" ] || return 0
-  local status=0
-  if kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.2; done
-    if kill -0 "$server_pid" 2>/dev/null; then
-      echo "!! server $server_pid did not stop within 20 s of SIGTERM" >&2
-      kill -KILL "$server_pid" 2>/dev/null || true
-      status=1
-    fi
-  fi
-  wait "$server_pid" 2>/dev/null || true
-  server_pid=
-  return $status
+  bench_stop_server
 }
 
 # peer_log NAME: the server's own log (warnings and errors).
