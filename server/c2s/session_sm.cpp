@@ -246,6 +246,8 @@ void ClientSession::hibernate() {
                     << std::chrono::duration_cast<std::chrono::seconds>(resume_max_).count()
                     << " s for resumption";
   arm_timer(resume_max_, TimerPurpose::Hibernate);
+  // No connection to parse any more: a resumption continues on the new connection's session.
+  compact();
 }
 
 }  // namespace parley::c2s

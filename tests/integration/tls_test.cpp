@@ -5,6 +5,7 @@
 #include <openssl/ssl.h>
 
 #include "common.h"
+#include "sm_client.h"
 
 namespace parley::it {
 namespace {
@@ -116,6 +117,34 @@ TEST(CompactTest, QuietSessionsFreeTheirParserAndParseOnAfterwards) {
     c.send("</stream:stream>");
     EXPECT_TRUE(c.wait_eof());
     EXPECT_TRUE(c.stream_closed());
+  }
+  stop_server(server);
+}
+
+// A session whose connection dropped waits for resumption (XEP-0198) without a connection:
+// it frees its parser at once instead of after compact_after, and still resumes.
+TEST(CompactTest, HibernatingSessionsCompactAtOnceAndStillResume) {
+  ServerOptions o = with_users({"alice"});
+  o.c2s = {{"compact_after", "1h"}};
+  auto server = start_server(o);
+  ASSERT_TRUE(server);
+  {
+    std::string previd;
+    {
+      SmClient c(server->c2s_port());
+      ASSERT_EQ(c.login("alice", kPassword, "phone"), "alice@localhost/phone");
+      ASSERT_TRUE(c.enable());
+      previd = c.sm_id();
+      ASSERT_FALSE(previd.empty());
+      EXPECT_EQ(compactions(*server), 0);
+      c.drop();
+    }
+    ASSERT_TRUE(poll_until([&] { return compactions(*server) >= 1; }))
+        << "the hibernating session did not compact";
+    SmClient back(server->c2s_port());
+    auto resumed = back.resume("alice", kPassword, previd, 0);
+    ASSERT_TRUE(resumed) << "no answer to <resume/>";
+    EXPECT_EQ(resumed->name, "resumed") << resumed->raw;
   }
   stop_server(server);
 }
