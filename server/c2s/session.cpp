@@ -359,6 +359,10 @@ void ClientSession::read_available() {
           }
           return;
         }
+        if (transport_.drained()) {  // reading again would only say EAGAIN
+          if (!finished_ && !tls_pending_ && !handshaking_ && !read_paused_) wait_readable();
+          return;
+        }
         break;
       }
       case Transport::Io::WantRead:

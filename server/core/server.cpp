@@ -25,8 +25,13 @@ namespace asio = boost::asio;
 namespace parley {
 
 struct Server::Impl {
-  explicit Impl(Server& server)
-      : work(asio::make_work_guard(io)), router(server), modules(server) {}
+  // A server that runs one I/O thread tells Asio so: handlers it posts from that thread then
+  // go to a thread-private queue, with no lock and no wake-up of the reactor (an epoll_ctl).
+  Impl(Server& server, unsigned threads)
+      : io(threads == 1 ? 1 : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT),
+        work(asio::make_work_guard(io)),
+        router(server),
+        modules(server) {}
 
   struct PendingIq {
     std::string to;  // the entity we asked: the response must come from it
@@ -56,7 +61,7 @@ struct Server::Impl {
 Server::Server(Config config)
     : config_(std::move(config)),
       started_at_(std::chrono::system_clock::now()),
-      impl_(std::make_unique<Impl>(*this)) {
+      impl_(std::make_unique<Impl>(*this, io_threads())) {
   impl_->throttle = std::make_unique<AuthThrottle>(config_.c2s);
 }
 
@@ -117,9 +122,12 @@ void Server::start() {
                        << impl_->modules.names().size() << " modules";
 }
 
+unsigned Server::io_threads() const {
+  return config_.threads ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
+}
+
 void Server::run() {
-  unsigned n =
-      config_.threads ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
+  unsigned n = io_threads();
   for (unsigned i = 1; i < n; ++i) impl_->threads.emplace_back([this] { impl_->io.run(); });
   impl_->io.run();
   for (auto& t : impl_->threads) t.join();

@@ -44,6 +44,7 @@ class Server {
   void reload_tls();  // SIGHUP: reread certificates
 
   boost::asio::io_context& io();
+  unsigned io_threads() const;  // config threads, or one per core
   const Config& config() const { return config_; }
   Hooks& hooks() { return hooks_; }
   IqRouter& iq() { return iq_; }

@@ -103,8 +103,9 @@ Transport::Io Transport::socket_error(const boost::system::error_code& ec, Io wo
 
 Transport::Io Transport::read(char* buf, size_t cap, size_t& n) {
   n = 0;
+  drained_ = false;
   if (records_) return records_read(buf, cap, n);
-  if (tls_) {
+  if (tls_) {  // OpenSSL reads the socket itself: it may hold more than it returned
     ERR_clear_error();
     int r = SSL_read_ex(tls_.native(), buf, cap, &n);
     if (r == 1) return Io::Done;
@@ -112,7 +113,10 @@ Transport::Io Transport::read(char* buf, size_t cap, size_t& n) {
   }
   boost::system::error_code ec;
   n = socket_.read_some(asio::buffer(buf, cap), ec);
-  if (!ec) return Io::Done;
+  if (!ec) {
+    drained_ = n < cap;
+    return Io::Done;
+  }
   return socket_error(ec, Io::WantRead);
 }
 
@@ -133,6 +137,7 @@ Transport::Io Transport::records_read(char* buf, size_t cap, size_t& n) {
       if (have > 0) in_partial_.assign(buf, have);
       return socket_error(ec, Io::WantRead);
     }
+    drained_ = got < cap - have;
     std::string reply;
     auto opened = records_->open(buf, have + got, reply);
     out_pending_ += reply;
@@ -143,7 +148,8 @@ Transport::Io Transport::records_read(char* buf, size_t cap, size_t& n) {
     }
     if (opened.status == tls13::RecordLayer::Status::Closed) {
       if (opened.plaintext == 0) return Io::Closed;
-      peer_closed_ = true;  // the data before close_notify first
+      peer_closed_ = true;  // the data before close_notify first; the next read says Closed
+      drained_ = false;
     } else if (opened.consumed < have + got) {
       in_partial_.assign(buf + opened.consumed, have + got - opened.consumed);
     }
@@ -151,6 +157,7 @@ Transport::Io Transport::records_read(char* buf, size_t cap, size_t& n) {
       n = opened.plaintext;
       return Io::Done;
     }
+    if (drained_ && !peer_closed_) return Io::WantRead;  // only part of a record so far
   }
 }
 

@@ -54,6 +54,10 @@ class Transport {
   // `cap` must exceed one TLS record (tls13::kMaxRecord): a partial record read earlier is
   // put back at the start of `buf`.
   Io read(char* buf, size_t cap, size_t& n);
+  // The last read() took less than it asked of the socket, so the socket had nothing more
+  // then: wait for readiness instead of reading again (the read would only say EAGAIN).
+  // Readiness waits re-check the socket, so data that arrived since is not missed.
+  bool drained() const { return drained_; }
   // Writes from a gather list (plain TCP: one writev) or one contiguous buffer (TLS). For TLS
   // on OpenSSL a retry after WantRead/WantWrite must pass the same data again. The TLS 1.3
   // record layer accepts all of `bufs[0]` at once and keeps what the socket did not take
@@ -80,6 +84,7 @@ class Transport {
   bool tls_on_ = false;
   bool handshake_done_ = false;
   bool peer_closed_ = false;  // close_notify read after data not yet returned
+  bool drained_ = false;
   std::string error_;
 };
 
