@@ -61,6 +61,9 @@ class ModuleContext {
   void disco_item(DiscoItem item);  // listed in the host's disco#items (XEP-0030 §4)
   void stream_feature(StreamStage stage, xml::Element feature);
   void every(std::chrono::milliseconds period, std::function<void()> fn);
+  // Hosts a service on a domain of its own (router/components.h): every stanza to `domain` or
+  // to a JID at it goes to `handler`. The domain must not be a user host.
+  void component(std::string domain, std::function<void(StanzaToComponent&)> handler);
   void keep(Registration registration);  // any other registration to release on unload
 
   // Services between modules: one module provides, another (that depends on it) uses.

@@ -10,6 +10,7 @@
 #include "core/config.h"
 #include "core/events.h"
 #include "core/features.h"
+#include "router/components.h"
 #include "router/iq.h"
 #include "router/registry.h"
 
@@ -49,6 +50,7 @@ class Server {
   Hooks& hooks() { return hooks_; }
   IqRouter& iq() { return iq_; }
   Features& features() { return features_; }
+  Components& components() { return components_; }
   SessionRegistry& sessions() { return sessions_; }
   Router& router();
   storage::Database& db();
@@ -78,6 +80,7 @@ class Server {
   Hooks hooks_;
   IqRouter iq_;
   Features features_;
+  Components components_;
   SessionRegistry sessions_;
   std::chrono::system_clock::time_point started_at_;
   std::unique_ptr<Impl> impl_;

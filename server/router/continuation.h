@@ -51,7 +51,8 @@ class Continuation {
 };
 
 // Suspends the chain of `event`: only inside one of its handlers, for the events the router
-// fires (StanzaFromClient, MessageTo*, PresenceTo*, IqTo*, StanzaToRemote). Throws
+// fires (StanzaFromClient, MessageTo*, PresenceTo*, IqTo*, StanzaToRemote,
+// StanzaToComponent). Throws
 // std::logic_error elsewhere.
 template <std::derived_from<StanzaEvent> E>
 Continuation suspend(E& event);

@@ -240,6 +240,15 @@ struct Router::Defaults {
       return Flow::Stop;
     }));
 
+    // A hosted service; if it went away since the router looked, it is not there any more.
+    hooks.push_back(h.on<StanzaToComponent>(p, [&router, &server](StanzaToComponent& e) {
+      if (auto handler = server.components().find(e.to.domain()))
+        (*handler)(e);
+      else
+        router.bounce(*e.stanza, "service-unavailable");
+      return Flow::Stop;
+    }));
+
     // Without s2s nothing reaches other domains (RFC 6120 §8.3.3.16).
     hooks.push_back(h.on<StanzaToRemote>(p, [&router](StanzaToRemote& e) {
       router.bounce(*e.stanza, "remote-server-not-found");

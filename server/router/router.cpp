@@ -142,7 +142,9 @@ void Router::dispatch(std::shared_ptr<xml::Element> stanza, const Jid& from,
     }
   }
 
-  if (!local) {
+  if (!local && server_.components().has(to->domain())) {
+    fire_routed<StanzaToComponent>(stanza, from, *to, origin, in_flight);
+  } else if (!local) {
     fire_routed<StanzaToRemote>(stanza, from, *to, origin, in_flight);
   } else if (kind == Kind::Message) {
     if (host)
@@ -228,6 +230,7 @@ template Continuation suspend(IqToHost&);
 template Continuation suspend(IqToBare&);
 template Continuation suspend(IqToFull&);
 template Continuation suspend(StanzaToRemote&);
+template Continuation suspend(StanzaToComponent&);
 
 const StanzaEvent& Continuation::event() const {
   return state_->event();

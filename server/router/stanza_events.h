@@ -71,6 +71,11 @@ struct IqToFull : StanzaEvent {
 struct StanzaToRemote : StanzaEvent {
   static constexpr std::string_view kName = "stanza/remote";
 };
+// Destination domain is a service hosted here (router/components.h: the group chat service,
+// ...). The default hands it to the component; a module may filter or stamp it first.
+struct StanzaToComponent : StanzaEvent {
+  static constexpr std::string_view kName = "stanza/component";
+};
 
 // An IQ received on a c2s stream before authentication (XEP-0077 registration). A handler that
 // answers calls reply() and returns Stop; if nobody does, the session closes the stream with

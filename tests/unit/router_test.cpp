@@ -224,6 +224,34 @@ TEST_F(RouterTest, RemoteDomainIsRemoteServerNotFoundWithoutS2s) {
   EXPECT_EQ(error_condition(got[0]), "remote-server-not-found");
 }
 
+TEST_F(RouterTest, StanzasToAComponentDomainGoToItsHandler) {
+  std::vector<std::string> seen;
+  auto reg = server.components().add("groups.example.com", [&](StanzaToComponent& e) {
+    seen.push_back(e.stanza->name() + " " + e.from.str() + " -> " + e.to.str());
+  });
+  auto romeo = add("romeo@example.com/orchard", 0, true);
+  router.from_client(romeo, message("Room@Groups.Example.com/Nick", "groupchat"));
+  auto p = std::make_shared<xml::Element>("presence", "jabber:client");
+  p->set("to", "room@groups.example.com/romeo");
+  router.from_client(romeo, p);
+  router.from_client(romeo, iq("groups.example.com", "get", "http://jabber.org/protocol/disco#info"));
+  EXPECT_EQ(seen, (std::vector<std::string>{
+                      "message romeo@example.com/orchard -> room@groups.example.com/Nick",
+                      "presence romeo@example.com/orchard -> room@groups.example.com/romeo",
+                      "iq romeo@example.com/orchard -> groups.example.com"}));
+  EXPECT_TRUE(romeo->take().empty());
+  EXPECT_THROW((void)server.components().add("groups.example.com", [](StanzaToComponent&) {}),
+               std::invalid_argument);
+
+  // Once released, the domain is remote again (and without s2s, not found).
+  reg.reset();
+  router.from_client(romeo, message("room@groups.example.com", "groupchat"));
+  auto got = romeo->take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(error_condition(got[0]), "remote-server-not-found");
+  EXPECT_EQ(seen.size(), 3u);
+}
+
 TEST_F(RouterTest, IqToFullJid) {
   auto juliet = add("juliet@example.com/balcony", 0, true);
   auto romeo = add("romeo@example.com/orchard", 0, true);
