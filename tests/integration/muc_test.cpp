@@ -1,0 +1,521 @@
+// XEP-0045 multi-user chat (modules/muc) on groups.localhost, driven by libstrophe clients
+// (and slixmpp's XEP-0045 plugin): service discovery, creating a room (locked until the owner
+// configures it), joining with the XEP's presence order and status codes, nick conflicts,
+// messages with the room's stanza-id and XEP-0421 occupant-ids, history on join, the subject,
+// private messages, nick changes, leaving (by presence or by the session ending), one nick
+// from several devices, and XEP-0410 self-pings.
+//
+// Absence is asserted with an ordering sentinel, never with a wait: a room handles what it is
+// sent in order, so once a later stanza from the room has arrived, an earlier one would have.
+#include <algorithm>
+#include <set>
+
+#include "common.h"
+
+namespace parley::it {
+namespace {
+
+const std::string kMuc = "http://jabber.org/protocol/muc";
+const std::string kMucUser = "http://jabber.org/protocol/muc#user";
+const std::string kMucOwner = "http://jabber.org/protocol/muc#owner";
+const std::string kDiscoInfo = "http://jabber.org/protocol/disco#info";
+const std::string kDiscoItems = "http://jabber.org/protocol/disco#items";
+const std::string kSid = "urn:xmpp:sid:0";
+const std::string kOccupantId = "urn:xmpp:occupant-id:0";
+const std::string kDelay = "urn:xmpp:delay";
+const std::string kService = "groups." + kHost;
+
+std::string room_jid(const std::string& name) {
+  return name + "@" + kService;
+}
+
+bool has_status(const Node& stanza, int code) {
+  const Node* x = stanza.child("x", kMucUser);
+  if (!x) return false;
+  for (const Node* s : x->all("status"))
+    if (s->attr("code") == std::to_string(code)) return true;
+  return false;
+}
+
+const Node* item_of(const Node& presence) {
+  const Node* x = presence.child("x", kMucUser);
+  return x ? x->child("item", kMucUser) : nullptr;
+}
+
+std::string occupant_id(const Node& stanza) {
+  const Node* o = stanza.child("occupant-id", kOccupantId);
+  return o ? o->attr("id") : "";
+}
+
+class MucTest : public ServerSuite<MucTest> {
+ public:
+  static ServerOptions options() {
+    auto o = with_users({"alice", "bob", "carol", "dave", "erin", "frank"});
+    o.modules.push_back("muc");
+    return o;
+  }
+
+  // Sends the join presence and waits for the room's answer to it: the self-presence (status
+  // 110) or an error presence from the room.
+  static std::optional<Node> join(StropheClient& c, const std::string& room,
+                                  const std::string& nick, const std::string& x_children = "") {
+    c.send("<presence to='" + room + "/" + nick + "'><x xmlns='" + kMuc + "'>" + x_children +
+           "</x></presence>");
+    return c.wait_for([&](const Node& n) {
+      return n.name == "presence" && bare_of(n.attr("from")) == room &&
+             (n.attr("type") == "error" || has_status(n, 110));
+    });
+  }
+
+  // Waits for the subject message every join ends with (§7.2.15).
+  static std::optional<Node> subject(StropheClient& c, const std::string& room) {
+    return c.wait_for([&](const Node& n) {
+      return n.name == "message" && bare_of(n.attr("from")) == room && n.child("subject") &&
+             !n.child("body");
+    });
+  }
+
+  static std::optional<Node> owner_iq(StropheClient& c, const std::string& room,
+                                      const std::string& type, const std::string& inner) {
+    return c.iq("<iq type='" + type + "' to='" + room + "' id='" + c.next_id() +
+                "'><query xmlns='" + kMucOwner + "'>" + inner + "</query></iq>");
+  }
+
+  // Creates `room` as an instant room (§10.1.2) with `c` as its owner, joined as `nick`.
+  static void create_instant(StropheClient& c, const std::string& room, const std::string& nick) {
+    auto self = join(c, room, nick);
+    ASSERT_TRUE(self) << "no answer to the join of a new room";
+    ASSERT_NE(self->attr("type"), "error") << self->raw;
+    ASSERT_TRUE(has_status(*self, 201)) << "a new room says 201: " << self->raw;
+    auto r = owner_iq(c, room, "set", "<x xmlns='jabber:x:data' type='submit'/>");
+    ASSERT_TRUE(r && r->attr("type") == "result") << (r ? r->raw : "no reply");
+    ASSERT_TRUE(subject(c, room));
+  }
+
+  static std::optional<Node> groupchat_from(StropheClient& c, const std::string& from,
+                                            const std::string& body) {
+    return c.wait_for([&](const Node& n) {
+      const Node* b = n.child("body");
+      return n.name == "message" && n.attr("type") == "groupchat" && n.attr("from") == from && b &&
+             b->text == body;
+    });
+  }
+
+  static void say(StropheClient& c, const std::string& room, const std::string& body,
+                  const std::string& extra = "") {
+    c.send("<message to='" + room + "' type='groupchat' id='" + c.next_id() + "'><body>" + body +
+           "</body>" + extra + "</message>");
+  }
+};
+
+TEST_F(MucTest, TheServiceIsDiscoverable) {
+  auto alice = client("alice", "disco");
+  auto items = alice->iq("<iq type='get' to='" + kHost + "' id='i1'><query xmlns='" + kDiscoItems +
+                         "'/></iq>");
+  ASSERT_TRUE(items && items->attr("type") == "result");
+  bool listed = false;
+  for (const Node* i : items->child("query", kDiscoItems)->all("item"))
+    listed = listed || i->attr("jid") == kService;
+  EXPECT_TRUE(listed) << "the host's disco#items lists " << kService << ": " << items->raw;
+
+  auto info = alice->iq("<iq type='get' to='" + kService + "' id='i2'><query xmlns='" + kDiscoInfo +
+                        "'/></iq>");
+  ASSERT_TRUE(info && info->attr("type") == "result") << (info ? info->raw : "no reply");
+  const Node* q = info->child("query", kDiscoInfo);
+  ASSERT_TRUE(q);
+  const Node* identity = q->child("identity");
+  ASSERT_TRUE(identity);
+  EXPECT_EQ(identity->attr("category"), "conference");
+  EXPECT_EQ(identity->attr("type"), "text");
+  std::set<std::string> features;
+  for (const Node* f : q->all("feature")) features.insert(f->attr("var"));
+  EXPECT_TRUE(features.count(kMuc));
+  EXPECT_TRUE(features.count(kOccupantId));
+
+  // Something the service does not do is service-unavailable, not silence.
+  auto odd = alice->iq("<iq type='get' to='" + kService +
+                       "' id='i3'><query xmlns='urn:example:nothing'/></iq>");
+  ASSERT_TRUE(odd);
+  EXPECT_EQ(stanza_error(*odd), "service-unavailable");
+}
+
+TEST_F(MucTest, ANewRoomIsLockedUntilItsOwnerAcceptsTheInstantConfiguration) {
+  auto alice = client("alice", "lock");
+  auto bob = client("bob", "lock");
+  const std::string room = room_jid("locked");
+
+  auto self = join(*alice, room, "Alice");
+  ASSERT_TRUE(self);
+  ASSERT_NE(self->attr("type"), "error") << self->raw;
+  EXPECT_TRUE(has_status(*self, 201)) << self->raw;
+  EXPECT_TRUE(has_status(*self, 110));
+  const Node* item = item_of(*self);
+  ASSERT_TRUE(item) << self->raw;
+  EXPECT_EQ(item->attr("affiliation"), "owner");
+  EXPECT_EQ(item->attr("role"), "moderator");
+
+  // §10.1.1: nobody else enters a locked room.
+  auto refused = join(*bob, room, "Bob");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->attr("type"), "error");
+  EXPECT_EQ(stanza_error(*refused), "item-not-found") << refused->raw;
+
+  auto r = owner_iq(*alice, room, "set", "<x xmlns='jabber:x:data' type='submit'/>");
+  ASSERT_TRUE(r && r->attr("type") == "result") << (r ? r->raw : "no reply");
+  auto entered = join(*bob, room, "Bob");
+  ASSERT_TRUE(entered);
+  EXPECT_NE(entered->attr("type"), "error") << entered->raw;
+  EXPECT_FALSE(has_status(*entered, 201));
+}
+
+TEST_F(MucTest, AJoinSeesTheOccupantsFirstThenItselfAndTheSubjectLast) {
+  auto alice = client("alice", "order");
+  auto bob = client("bob", "order");
+  const std::string room = room_jid("order");
+  create_instant(*alice, room, "Alice");
+
+  auto self = join(*bob, room, "Bob");
+  ASSERT_TRUE(self);
+  ASSERT_NE(self->attr("type"), "error") << self->raw;
+  const Node* mine = item_of(*self);
+  ASSERT_TRUE(mine);
+  EXPECT_EQ(mine->attr("affiliation"), "none");
+  EXPECT_EQ(mine->attr("role"), "participant");
+  // Alice's presence came before Bob's own (§7.2.3), and his own is the last presence.
+  auto& got = bob->received();
+  auto pos = [&](const std::function<bool(const Node&)>& pred) {
+    return std::find_if(got.begin(), got.end(), pred) - got.begin();
+  };
+  auto alice_at = pos([&](const Node& n) {
+    return n.name == "presence" && n.attr("from") == room + "/Alice" && n.attr("type").empty();
+  });
+  auto self_at = pos([&](const Node& n) { return n.raw == self->raw; });
+  ASSERT_LT(alice_at, static_cast<long>(got.size())) << "Bob never saw Alice's presence";
+  EXPECT_LT(alice_at, self_at);
+  const Node* alice_item = nullptr;
+  for (const auto& n : got)
+    if (n.attr("from") == room + "/Alice" && n.name == "presence") alice_item = item_of(n);
+  ASSERT_TRUE(alice_item);
+  EXPECT_EQ(alice_item->attr("affiliation"), "owner");
+  // Semi-anonymous by default: a participant does not see real JIDs.
+  EXPECT_FALSE(alice_item->has_attr("jid"));
+
+  auto s = subject(*bob, room);
+  ASSERT_TRUE(s) << "a join ends with the subject, even an empty one";
+  EXPECT_EQ(s->attr("type"), "groupchat");
+
+  // The others see the newcomer; the moderator sees the real JID.
+  auto seen = alice->wait_for(
+      [&](const Node& n) { return n.name == "presence" && n.attr("from") == room + "/Bob"; });
+  ASSERT_TRUE(seen);
+  ASSERT_TRUE(item_of(*seen));
+  EXPECT_EQ(bare_of(item_of(*seen)->attr("jid")), bob->bare());
+  EXPECT_FALSE(has_status(*seen, 110));
+}
+
+TEST_F(MucTest, AnOccupiedNickIsAConflict) {
+  auto alice = client("alice", "conflict");
+  auto carol = client("carol", "conflict");
+  const std::string room = room_jid("conflict");
+  create_instant(*alice, room, "Alice");
+  auto r = join(*carol, room, "Alice");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->attr("type"), "error");
+  EXPECT_EQ(stanza_error(*r), "conflict") << r->raw;
+  // The nick is still free for the taking under another name.
+  auto ok = join(*carol, room, "Carol");
+  ASSERT_TRUE(ok);
+  EXPECT_NE(ok->attr("type"), "error") << ok->raw;
+}
+
+TEST_F(MucTest, GroupchatReachesEveryOccupantWithTheRoomsStanzaIdAndOccupantId) {
+  auto alice = client("alice", "chat");
+  auto bob = client("bob", "chat");
+  const std::string room = room_jid("chat");
+  create_instant(*alice, room, "Alice");
+  ASSERT_TRUE(join(*bob, room, "Bob"));
+  ASSERT_TRUE(subject(*bob, room));
+
+  // A forged stanza-id claiming to be the room's and a forged occupant-id do not survive.
+  say(*bob, room, "hello room",
+      "<stanza-id xmlns='" + kSid + "' by='" + room + "' id='forged'/><occupant-id xmlns='" +
+          kOccupantId + "' id='forged'/>");
+  auto at_alice = groupchat_from(*alice, room + "/Bob", "hello room");
+  auto at_bob = groupchat_from(*bob, room + "/Bob", "hello room");  // reflected to the sender
+  ASSERT_TRUE(at_alice);
+  ASSERT_TRUE(at_bob);
+  std::vector<std::string> ids;
+  for (const Node* sid : at_alice->all("stanza-id", kSid)) {
+    EXPECT_EQ(sid->attr("by"), room);
+    ids.push_back(sid->attr("id"));
+  }
+  ASSERT_EQ(ids.size(), 1u) << "one stanza-id by the room: " << at_alice->raw;
+  EXPECT_NE(ids[0], "forged");
+  const Node* bob_sid = at_bob->child("stanza-id", kSid);
+  ASSERT_TRUE(bob_sid);
+  EXPECT_EQ(bob_sid->attr("id"), ids[0]) << "every occupant sees the same id";
+
+  ASSERT_EQ(at_alice->all("occupant-id", kOccupantId).size(), 1u) << at_alice->raw;
+  std::string bob_oid = occupant_id(*at_alice);
+  EXPECT_FALSE(bob_oid.empty());
+  EXPECT_NE(bob_oid, "forged");
+  EXPECT_EQ(occupant_id(*at_bob), bob_oid);
+
+  // Alice's occupant-id is another one, and the same in her messages and her presence.
+  say(*alice, room, "hi bob");
+  auto from_alice = groupchat_from(*bob, room + "/Alice", "hi bob");
+  ASSERT_TRUE(from_alice);
+  EXPECT_NE(occupant_id(*from_alice), bob_oid);
+  std::string alice_presence_oid;
+  for (const auto& n : bob->received())
+    if (n.name == "presence" && n.attr("from") == room + "/Alice")
+      alice_presence_oid = occupant_id(n);
+  EXPECT_EQ(alice_presence_oid, occupant_id(*from_alice));
+}
+
+TEST_F(MucTest, SomeoneWhoIsNotInTheRoomCannotSpeakInIt) {
+  auto alice = client("alice", "outsider");
+  auto erin = client("erin", "outsider");
+  const std::string room = room_jid("outsider");
+  create_instant(*alice, room, "Alice");
+  erin->send("<message to='" + room +
+             "' type='groupchat' id='out1'><body>let me in</body></message>");
+  auto r = erin->wait_for([](const Node& n) { return n.attr("id") == "out1"; });
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->attr("type"), "error");
+  EXPECT_EQ(stanza_error(*r), "not-acceptable") << r->raw;
+  // Alice never got it: her own next message arrives with nothing from Erin before it.
+  say(*alice, room, "sentinel");
+  ASSERT_TRUE(groupchat_from(*alice, room + "/Alice", "sentinel"));
+  EXPECT_FALSE(alice->has([](const Node& n) {
+    const Node* b = n.child("body");
+    return b && b->text == "let me in";
+  }));
+}
+
+TEST_F(MucTest, HistoryOnJoinHonoursMaxstanzasAndCarriesTheRoomsDelay) {
+  auto alice = client("alice", "history");
+  const std::string room = room_jid("history");
+  create_instant(*alice, room, "Alice");
+  for (int i = 1; i <= 4; ++i) {
+    say(*alice, room, "line " + std::to_string(i));
+    ASSERT_TRUE(groupchat_from(*alice, room + "/Alice", "line " + std::to_string(i)));
+  }
+  auto dave = client("dave", "history");
+  ASSERT_TRUE(join(*dave, room, "Dave", "<history maxstanzas='2'/>"));
+  auto s = subject(*dave, room);
+  ASSERT_TRUE(s);
+  std::vector<std::string> bodies;
+  for (const auto& n : dave->received()) {
+    const Node* b = n.child("body");
+    if (n.name != "message" || !b) continue;
+    bodies.push_back(b->text);
+    const Node* delay = n.child("delay", kDelay);
+    ASSERT_TRUE(delay) << "history carries <delay/>: " << n.raw;
+    EXPECT_EQ(delay->attr("from"), room);
+    EXPECT_FALSE(delay->attr("stamp").empty());
+    EXPECT_EQ(n.attr("from"), room + "/Alice");
+  }
+  EXPECT_EQ(bodies, (std::vector<std::string>{"line 3", "line 4"}));
+
+  // maxstanzas='0' asks for none.
+  auto frank = client("frank", "history");
+  ASSERT_TRUE(join(*frank, room, "Frank", "<history maxstanzas='0'/>"));
+  ASSERT_TRUE(subject(*frank, room));
+  EXPECT_FALSE(frank->has([](const Node& n) { return n.name == "message" && n.child("body"); }));
+}
+
+TEST_F(MucTest, TheSubjectSetByAModeratorReachesEveryoneAndLaterJoiners) {
+  auto alice = client("alice", "subject");
+  auto bob = client("bob", "subject");
+  const std::string room = room_jid("subject");
+  create_instant(*alice, room, "Alice");
+  ASSERT_TRUE(join(*bob, room, "Bob"));
+  ASSERT_TRUE(subject(*bob, room));
+  alice->send("<message to='" + room + "' type='groupchat'><subject>Plans</subject></message>");
+  auto at_bob = bob->wait_for([&](const Node& n) {
+    const Node* s = n.child("subject");
+    return n.name == "message" && s && s->text == "Plans";
+  });
+  ASSERT_TRUE(at_bob);
+  EXPECT_EQ(at_bob->attr("from"), room + "/Alice");
+
+  auto carol = client("carol", "subject");
+  ASSERT_TRUE(join(*carol, room, "Carol"));
+  auto s = subject(*carol, room);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->child("subject")->text, "Plans");
+}
+
+TEST_F(MucTest, PrivateMessagesGoBetweenOccupantsUnderTheirNicks) {
+  auto alice = client("alice", "pm");
+  auto bob = client("bob", "pm");
+  const std::string room = room_jid("pm");
+  create_instant(*alice, room, "Alice");
+  ASSERT_TRUE(join(*bob, room, "Bob"));
+  bob->send("<message to='" + room + "/Alice' type='chat' id='pm1'><body>psst</body></message>");
+  auto got = alice->wait_for([](const Node& n) {
+    const Node* b = n.child("body");
+    return n.name == "message" && b && b->text == "psst";
+  });
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->attr("from"), room + "/Bob");
+  EXPECT_EQ(got->attr("type"), "chat");
+  EXPECT_TRUE(got->child("x", kMucUser)) << got->raw;
+  EXPECT_EQ(got->raw.find(bob->bare()), std::string::npos)
+      << "the real JID stays hidden in a semi-anonymous room: " << got->raw;
+
+  bob->send("<message to='" + room + "/Nobody' type='chat' id='pm2'><body>hello?</body></message>");
+  auto err = bob->wait_for([](const Node& n) { return n.attr("id") == "pm2"; });
+  ASSERT_TRUE(err);
+  EXPECT_EQ(stanza_error(*err), "item-not-found") << err->raw;
+
+  auto erin = client("erin", "pm");
+  erin->send("<message to='" + room + "/Alice' type='chat' id='pm3'><body>hi</body></message>");
+  auto refused = erin->wait_for([](const Node& n) { return n.attr("id") == "pm3"; });
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(stanza_error(*refused), "not-acceptable") << refused->raw;
+}
+
+TEST_F(MucTest, ANickChangeIsUnavailableWith303ThenTheNewNick) {
+  auto alice = client("alice", "nick");
+  auto bob = client("bob", "nick");
+  const std::string room = room_jid("nick");
+  create_instant(*alice, room, "Alice");
+  ASSERT_TRUE(join(*bob, room, "Bob"));
+  ASSERT_TRUE(subject(*bob, room));
+  bob->send("<presence to='" + room + "/Bobby'/>");
+  auto gone = alice->wait_for([&](const Node& n) {
+    return n.name == "presence" && n.attr("from") == room + "/Bob" &&
+           n.attr("type") == "unavailable";
+  });
+  ASSERT_TRUE(gone);
+  EXPECT_TRUE(has_status(*gone, 303)) << gone->raw;
+  ASSERT_TRUE(item_of(*gone));
+  EXPECT_EQ(item_of(*gone)->attr("nick"), "Bobby");
+  auto back = alice->wait_for([&](const Node& n) {
+    return n.name == "presence" && n.attr("from") == room + "/Bobby" && n.attr("type").empty();
+  });
+  ASSERT_TRUE(back);
+  // Bob's own copies say 110 too.
+  auto own = bob->wait_for([&](const Node& n) {
+    return n.name == "presence" && n.attr("from") == room + "/Bobby" && has_status(n, 110);
+  });
+  ASSERT_TRUE(own);
+
+  // A change to a nick in use is a conflict, and Bob stays Bobby.
+  bob->send("<presence to='" + room + "/Alice'/>");
+  auto conflict = bob->wait_for(
+      [&](const Node& n) { return n.name == "presence" && n.attr("type") == "error"; });
+  ASSERT_TRUE(conflict);
+  EXPECT_EQ(stanza_error(*conflict), "conflict");
+  say(*bob, room, "still bobby");
+  ASSERT_TRUE(groupchat_from(*alice, room + "/Bobby", "still bobby"));
+}
+
+TEST_F(MucTest, LeavingByPresenceOrByTheSessionEndingIsBroadcast) {
+  auto alice = client("alice", "leave");
+  auto bob = client("bob", "leave");
+  auto carol = client("carol", "leave");
+  const std::string room = room_jid("leave");
+  create_instant(*alice, room, "Alice");
+  ASSERT_TRUE(join(*bob, room, "Bob"));
+  ASSERT_TRUE(join(*carol, room, "Carol"));
+
+  bob->send("<presence to='" + room + "/Bob' type='unavailable'/>");
+  auto self = bob->wait_for([&](const Node& n) {
+    return n.attr("from") == room + "/Bob" && n.attr("type") == "unavailable";
+  });
+  ASSERT_TRUE(self);
+  EXPECT_TRUE(has_status(*self, 110));
+  ASSERT_TRUE(alice->wait_for([&](const Node& n) {
+    return n.attr("from") == room + "/Bob" && n.attr("type") == "unavailable";
+  }));
+
+  // Carol's connection drops without a word: the server says unavailable for her (RFC 6121
+  // §4.6.3), and the room tells the others.
+  carol->drop();
+  auto carol_gone = alice->wait_for([&](const Node& n) {
+    return n.attr("from") == room + "/Carol" && n.attr("type") == "unavailable";
+  });
+  ASSERT_TRUE(carol_gone);
+
+  // Gone means gone: Bob cannot speak, and a message reaches no one who left.
+  say(*bob, room, "am I here?");
+  auto refused =
+      bob->wait_for([](const Node& n) { return n.name == "message" && n.attr("type") == "error"; });
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(stanza_error(*refused), "not-acceptable");
+}
+
+TEST_F(MucTest, OneNickFromTwoDevicesIsOneOccupantAndBothDevicesGetTheRoom) {
+  auto alice = client("alice", "multi");
+  auto phone = client("bob", "phone");
+  auto laptop = client("bob", "laptop");
+  const std::string room = room_jid("multi");
+  create_instant(*alice, room, "Alice");
+  ASSERT_TRUE(join(*phone, room, "Bob"));
+  ASSERT_TRUE(alice->wait_for([&](const Node& n) { return n.attr("from") == room + "/Bob"; }));
+  auto second = join(*laptop, room, "Bob");
+  ASSERT_TRUE(second);
+  EXPECT_NE(second->attr("type"), "error") << "the same user may join from a second device under "
+                                              "the same nick (§7.2.6): "
+                                           << second->raw;
+
+  say(*alice, room, "to both");
+  ASSERT_TRUE(groupchat_from(*phone, room + "/Alice", "to both"));
+  ASSERT_TRUE(groupchat_from(*laptop, room + "/Alice", "to both"));
+
+  // The phone leaves; Bob is still in the room on the laptop, so nobody saw him go.
+  phone->send("<presence to='" + room + "/Bob' type='unavailable'/>");
+  ASSERT_TRUE(phone->wait_for([&](const Node& n) {
+    return n.attr("from") == room + "/Bob" && n.attr("type") == "unavailable";
+  }));
+  say(*laptop, room, "still here");
+  ASSERT_TRUE(groupchat_from(*alice, room + "/Bob", "still here"));
+  EXPECT_FALSE(alice->has([&](const Node& n) {
+    return n.attr("from") == room + "/Bob" && n.attr("type") == "unavailable";
+  }));
+}
+
+TEST_F(MucTest, ASelfPingSaysWhetherThisSessionIsStillJoined) {
+  auto alice = client("alice", "ping");
+  const std::string room = room_jid("ping");
+  create_instant(*alice, room, "Alice");
+  auto joined = alice->iq("<iq type='get' to='" + room +
+                          "/Alice' id='sp1'><ping xmlns='urn:xmpp:ping'/></iq>");
+  ASSERT_TRUE(joined);
+  EXPECT_EQ(joined->attr("type"), "result") << joined->raw;
+
+  auto bob = client("bob", "ping");
+  auto outside =
+      bob->iq("<iq type='get' to='" + room + "/Alice' id='sp2'><ping xmlns='urn:xmpp:ping'/></iq>");
+  ASSERT_TRUE(outside);
+  EXPECT_EQ(outside->attr("type"), "error");
+  EXPECT_EQ(stanza_error(*outside), "not-acceptable") << outside->raw;
+}
+
+TEST_F(MucTest, ATemporaryRoomEndsWithItsLastOccupant) {
+  auto alice = client("alice", "temp");
+  const std::string room = room_jid("temporary");
+  create_instant(*alice, room, "Alice");
+  alice->send("<presence to='" + room + "/Alice' type='unavailable'/>");
+  ASSERT_TRUE(alice->wait_for([&](const Node& n) {
+    return n.attr("from") == room + "/Alice" && n.attr("type") == "unavailable";
+  }));
+  // Joining again creates it anew.
+  auto again = join(*alice, room, "Alice");
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(has_status(*again, 201)) << again->raw;
+}
+
+TEST_F(MucTest, SlixmppCreatesJoinsAndChatsWithItsMucPlugin) {
+  auto r = run_slixmpp(
+      server(), "muc.py",
+      {"--user", "erin@" + kHost, "--other", "frank@" + kHost, "--room", room_jid("slixroom")},
+      kPassword);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+}  // namespace
+}  // namespace parley::it
