@@ -16,6 +16,7 @@
 #include "router/registry.h"
 #include "router/router.h"
 #include "router/stanza_events.h"
+#include "service.h"
 #include "storage/account_store.h"
 #include "xep/stanza_id.h"
 #include "xep/stored_element.h"
@@ -267,6 +268,56 @@ void run_query(const StatePtr& st, const IqRequest& iq, const Query& q) {
   });
 }
 
+// The archive for other modules: rooms' archives (service.h).
+class Service : public ArchiveService {
+ public:
+  explicit Service(StatePtr st) : st_(std::move(st)) {}
+
+  std::string append(const Jid& owner, const Jid& with, const xml::Element& message,
+                     InFlight done) override {
+    std::string id = sid::archive_id(message, with.str(), owner.bare_str());
+    NewMessage row{st_->clock.next(),
+                   id,
+                   std::string(with.bare_str()),
+                   std::string(with.resource()),
+                   Direction::Incoming,
+                   xep::store_element(message)};
+    append_now(st_, owner.bare(), std::move(row), std::move(done), false);
+    return id;
+  }
+
+  void serve(const IqRequest& iq) override {
+    const auto& p = iq.payload();
+    const std::string& ns = p.xmlns();
+    const bool known = ns == kNs2 || ns == kNs1 || ns == kNs0;
+    if (known && p.name() == "query" && iq.type() == IqType::Set) {
+      auto parsed = parse_query(p, st_->limits);
+      if (auto* error = std::get_if<RequestError>(&parsed))
+        return iq.error(error->condition, error->text);
+      return run_query(st_, iq, std::get<Query>(parsed));
+    }
+    if (known && p.name() == "query" && iq.type() == IqType::Get) return iq.reply(query_form(ns));
+    if (ns == kNs2 && p.name() == "metadata" && iq.type() == IqType::Get) {
+      const Jid owner = iq.to();
+      return on_worker(st_, iq, owner, [iq, owner](storage::Connection& c) {
+        iq.reply(metadata_element(ArchiveStore(c).bounds(owner)));
+      });
+    }
+    iq.error("service-unavailable");
+  }
+
+  void remove_all(const Jid& owner) override {
+    const Jid bare = owner.bare();
+    st_->server.db().post(bare.str(), [bare](storage::Connection& c) {
+      int64_t n = ArchiveStore(c).remove_all(bare);
+      PLOG(Info, "mam") << "removed the archive of " << bare.str() << " (" << n << " messages)";
+    });
+  }
+
+ private:
+  StatePtr st_;
+};
+
 struct Mam {
   struct Config {
     Mode default_mode = Mode::Always;
@@ -330,6 +381,7 @@ struct Mam {
 
     register_queries(ctx, st);
     register_prefs(ctx, st);
+    ctx.provide<ArchiveService>(std::make_shared<Service>(st));
 
     ctx.on<AccountDeleted>(priority::kNormal, [st](AccountDeleted& e) {
       const Jid owner = e.account.bare();
