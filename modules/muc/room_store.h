@@ -22,7 +22,7 @@ namespace parley::muc {
 enum class Affiliation { None, Outcast, Member, Admin, Owner };
 
 struct AffiliationEntry {
-  Jid jid;             // bare JID (or a domain, for a banned server)
+  Jid jid;  // bare JID (or a domain, for a banned server)
   Affiliation affiliation = Affiliation::None;
   std::string nick;    // reserved nickname (§7.12), "" when none
   std::string reason;  // as given by the admin who set it
@@ -30,13 +30,13 @@ struct AffiliationEntry {
 };
 
 struct StoredRoom {
-  Jid jid;                  // room@service, bare
-  std::string name;         // muc#roomconfig_roomname, "" when unset
-  bool is_public = false;   // muc#roomconfig_publicroom
-  std::string config;       // the module's serialization of all settings
-  std::string subject;      // §8.1, "" when none
-  std::string subject_by;   // the nick (or service) that set it
-  int64_t created_at = 0;   // Unix milliseconds
+  Jid jid;                                     // room@service, bare
+  std::string name;                            // muc#roomconfig_roomname, "" when unset
+  bool is_public = false;                      // muc#roomconfig_publicroom
+  std::string config;                          // the module's serialization of all settings
+  std::string subject;                         // §8.1, "" when none
+  std::string subject_by;                      // the nick (or service) that set it
+  int64_t created_at = 0;                      // Unix milliseconds
   std::vector<AffiliationEntry> affiliations;  // only filled by load()
   friend bool operator==(const StoredRoom&, const StoredRoom&) = default;
 };
