@@ -55,8 +55,7 @@ void ModuleContext::every(std::chrono::milliseconds period, std::function<void()
   registrations_.push_back(server_.every(period, std::move(fn)));
 }
 
-void ModuleContext::component(std::string domain,
-                              std::function<void(StanzaToComponent&)> handler) {
+void ModuleContext::component(std::string domain, std::function<void(StanzaToComponent&)> handler) {
   if (server_.is_local(domain))
     throw ConfigError(name_ + ": " + domain + " is a user host, not a free domain for a service");
   registrations_.push_back(server_.components().add(std::move(domain), std::move(handler)));

@@ -234,7 +234,8 @@ TEST_F(RouterTest, StanzasToAComponentDomainGoToItsHandler) {
   auto p = std::make_shared<xml::Element>("presence", "jabber:client");
   p->set("to", "room@groups.example.com/romeo");
   router.from_client(romeo, p);
-  router.from_client(romeo, iq("groups.example.com", "get", "http://jabber.org/protocol/disco#info"));
+  router.from_client(romeo,
+                     iq("groups.example.com", "get", "http://jabber.org/protocol/disco#info"));
   EXPECT_EQ(seen, (std::vector<std::string>{
                       "message romeo@example.com/orchard -> room@groups.example.com/Nick",
                       "presence romeo@example.com/orchard -> room@groups.example.com/romeo",
