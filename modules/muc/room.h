@@ -1,0 +1,205 @@
+// One XEP-0045 room: its occupants, affiliations, settings, history and subject, and the rules
+// of the XEP for every stanza addressed to it. The room is plain logic without I/O: handle()
+// takes one stanza and appends what the room sends in answer to an Outbox, which the caller
+// routes. The module (muc.cpp) runs each room as an actor on its own strand (DESIGN §2), so a
+// Room is never touched by two threads at once and needs no lock; this also keeps the order of
+// what one room sends the order in which it decided it.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "jid/jid.h"
+#include "room_config.h"
+#include "room_store.h"
+#include "xml/element.h"
+
+namespace parley::muc {
+
+inline constexpr std::string_view kMucNs = "http://jabber.org/protocol/muc";
+inline constexpr std::string_view kUserNs = "http://jabber.org/protocol/muc#user";
+inline constexpr std::string_view kAdminNs = "http://jabber.org/protocol/muc#admin";
+inline constexpr std::string_view kOwnerNs = "http://jabber.org/protocol/muc#owner";
+inline constexpr std::string_view kRoomInfoNs = "http://jabber.org/protocol/muc#roominfo";
+inline constexpr std::string_view kOccupantIdNs = "urn:xmpp:occupant-id:0";
+inline constexpr std::string_view kPingNs = "urn:xmpp:ping";
+
+using SysTime = std::chrono::system_clock::time_point;
+using Outbox = std::vector<std::shared_ptr<xml::Element>>;
+
+// §5.1
+enum class Role { None, Visitor, Participant, Moderator };
+std::string_view to_string(Role r);
+std::string_view to_string(Affiliation a);
+std::optional<Role> parse_role(std::string_view s);
+std::optional<Affiliation> parse_affiliation(std::string_view s);
+
+// What the service decides for all its rooms.
+struct ServiceOptions {
+  int max_history = 20;      // messages kept per room (caps muc#roomconfig_historylength)
+  int default_history = 20;  // sent on join when the client did not ask (<history/> absent)
+  int max_occupants = 1000;  // per room; 0 = no limit
+};
+
+// Where a room's durable state goes (room_store.h). The room calls it, only for persistent
+// rooms, when its settings, subject or affiliations change or it is destroyed; the module's
+// implementation posts the writes to the room's database worker. The default keeps nothing.
+class Persistence {
+ public:
+  virtual ~Persistence() = default;
+  virtual void save(const StoredRoom& room) = 0;  // row only (settings, subject)
+  virtual void set_affiliation(const Jid& room, const AffiliationEntry& entry) = 0;
+  virtual void remove(const Jid& room) = 0;
+};
+
+// §7.2.15 <history/> on join; unset fields are not limits.
+struct HistoryRequest {
+  std::optional<size_t> max_stanzas = {};
+  std::optional<size_t> max_chars = {};
+  std::optional<std::chrono::seconds> seconds = {};
+  std::optional<SysTime> since = {};
+};
+HistoryRequest parse_history(const xml::Element* history);
+
+struct HistoryEntry {
+  std::shared_ptr<const xml::Element> message;  // as broadcast, without 'to'
+  SysTime at;
+  size_t chars;  // serialized size, for maxchars
+};
+// The entries to send a joiner, oldest first: at most `limit` (the room's history length, or
+// the service default when the client asked nothing), then the client's limits.
+std::vector<const HistoryEntry*> select_history(const std::deque<HistoryEntry>& history,
+                                                const HistoryRequest& request, size_t limit,
+                                                SysTime now);
+
+// XEP-0421: the occupant id of a real bare JID in a room, an HMAC under the service's secret.
+std::string occupant_id(std::string_view secret, const Jid& room, const Jid& real_bare);
+
+class Room {
+ public:
+  // A new room, locked until its creator (the owner) configures it (§10.1.1); or, with
+  // `stored`, a room loaded from the store (unlocked).
+  Room(Jid jid, ServiceOptions options, std::string secret, Jid creator,
+       std::shared_ptr<Persistence> persistence = nullptr);
+  Room(Jid jid, ServiceOptions options, std::string secret, const StoredRoom& stored,
+       std::shared_ptr<Persistence> persistence = nullptr);
+
+  // One stanza to the room (to = room or room/nick) from a real full JID.
+  void handle(const xml::Element& stanza, const Jid& from, Outbox& out, SysTime now);
+
+  const Jid& jid() const { return jid_; }
+  const RoomSettings& settings() const { return settings_; }
+  bool locked() const { return locked_; }
+  // False once destroyed, or empty and not persistent: the module drops it. A new room is
+  // alive until the first stanza it handles (its creator's join).
+  bool alive() const {
+    return !destroyed_ && (fresh_ || settings_.persistent || !occupants_.empty());
+  }
+  bool listed() const { return alive() && !locked_ && settings_.is_public; }
+  size_t occupant_count() const { return occupants_.size(); }
+  Affiliation affiliation(const Jid& real) const;
+  StoredRoom stored() const;
+
+ private:
+  struct Session {
+    Jid jid;                                 // real full JID
+    std::shared_ptr<xml::Element> presence;  // as last sent, cleaned (no MUC children)
+  };
+  struct Occupant {
+    std::string nick;
+    Jid bare;
+    Role role = Role::None;
+    std::string id;                 // XEP-0421
+    std::vector<Session> sessions;  // §7.2.6 several devices under one nick; back() = latest
+  };
+  // Adds to a presence's <x xmlns='muc#user'/> (its first child is the <item/>).
+  using Decorate = std::function<void(xml::Element& x)>;
+  struct Change {  // what an admin request did to one occupant, for its presence broadcast
+    std::string nick;
+    std::vector<int> codes;
+    bool removed = false;
+    std::string actor, reason;
+  };
+
+  // room.cpp: presence, messages, IQs to occupants.
+  void presence(const xml::Element& p, const Jid& from, Outbox& out, SysTime now);
+  void join(const xml::Element& p, const Jid& from, const std::string& nick, Outbox& out,
+            SysTime now);
+  void change_nick(Occupant& o, const xml::Element& p, const Jid& from, const std::string& nick,
+                   Outbox& out);
+  void leave(const Jid& from, const xml::Element* p, Outbox& out);
+  void message(const xml::Element& m, const Jid& from, Outbox& out, SysTime now);
+  void groupchat(const xml::Element& m, Occupant& o, Outbox& out, SysTime now);
+  void private_message(const xml::Element& m, Occupant& o, const std::string& nick, Outbox& out);
+  void invite(const xml::Element& m, const Jid& from, Outbox& out);
+  void iq(const xml::Element& iq, const Jid& from, Outbox& out, SysTime now);
+  void iq_to_occupant(const xml::Element& iq, const Jid& from, const std::string& nick,
+                      Outbox& out);
+  void disco_info(const xml::Element& iq, Outbox& out) const;
+
+  // admin.cpp: muc#owner (§10) and muc#admin (§8, §9).
+  void owner(const xml::Element& iq, const Jid& from, Outbox& out);
+  void admin(const xml::Element& iq, const Jid& from, Outbox& out);
+  void destroy(const xml::Element* destroy, Outbox& out);
+  void apply_settings(RoomSettings next, Outbox& out);
+  std::optional<std::string> set_role(Occupant& actor, const std::string& nick, Role role,
+                                      std::vector<Change>& changes);
+  std::optional<std::string> set_affiliation(const Jid& actor, const Jid& target, Affiliation a,
+                                             const std::string& reason,
+                                             std::vector<Change>& changes);
+  void announce(const std::vector<Change>& changes, Outbox& out);
+
+  // Helpers.
+  Occupant* occupant_of(const Jid& real_full);
+  Occupant* occupant_by_nick(std::string_view nick);
+  Role default_role(Affiliation a) const;
+  bool sees_jids(const Occupant& viewer) const;
+  // `o`'s presence to every session of every occupant (self-presence with 110 + `self_codes`).
+  void broadcast_presence(const Occupant& o, Outbox& out, const std::vector<int>& codes,
+                          const std::vector<int>& self_codes, std::string_view type = {},
+                          const Decorate& decorate = {});
+  std::shared_ptr<xml::Element> presence_for(const Occupant& o, const Occupant& viewer,
+                                             const Jid& to, const std::vector<int>& codes,
+                                             std::string_view type, const Decorate& decorate) const;
+  void to_all(const xml::Element& stanza, Outbox& out) const;  // every session, 'to' set
+  void error(const xml::Element& stanza, std::string_view type, std::string_view condition,
+             Outbox& out, std::string_view text = {}) const;
+  void result(const xml::Element& iq, Outbox& out,
+              std::optional<xml::Element> payload = std::nullopt) const;
+  xml::Element subject_message() const;
+  void persist() const;
+  void persist_affiliation(const Jid& who) const;
+
+  Jid jid_;
+  ServiceOptions options_;
+  std::string secret_;
+  std::shared_ptr<Persistence> persistence_;
+  RoomSettings settings_;
+  bool locked_ = false;
+  bool fresh_ = false;  // created, its creator not joined yet
+  bool destroyed_ = false;
+  int64_t created_at_ = 0;
+  std::map<std::string, AffiliationEntry> affiliations_;  // by bare JID (or domain)
+  std::vector<Occupant> occupants_;                       // in order of joining
+  std::deque<HistoryEntry> history_;
+  std::string subject_, subject_by_;
+  bool has_subject_ = false;
+  struct PendingIq {
+    Jid requester;               // real full JID of who asked
+    std::string id;              // its id
+    Jid target;                  // real JID the request went to
+    std::string requester_nick;  // the answer comes to room/requester_nick
+    std::string target_nick;     // and goes back from room/target_nick
+  };
+  std::map<std::string, PendingIq> pending_iqs_;  // by the id the room gave the forwarded IQ
+  uint64_t next_iq_ = 1;
+};
+
+}  // namespace parley::muc

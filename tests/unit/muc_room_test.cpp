@@ -1,0 +1,537 @@
+// The muc module's room logic (XEP-0045 rules, XEP-0421 occupant ids, history selection) and
+// its muc#roomconfig form, without a server: a Room takes a stanza and says what it sends.
+// The module's sources are compiled into the module, so the test builds them directly.
+#include <gtest/gtest.h>
+
+#include "../../modules/muc/admin.cpp"        // NOLINT(bugprone-suspicious-include)
+#include "../../modules/muc/room.cpp"         // NOLINT(bugprone-suspicious-include)
+#include "../../modules/muc/room_config.cpp"  // NOLINT(bugprone-suspicious-include)
+#include "xep/stored_element.h"
+
+namespace parley::muc {
+namespace {
+
+namespace df = xep::dataforms;
+using namespace std::chrono_literals;
+
+xml::Element xml(std::string_view text) {
+  auto e = xep::load_element(text);
+  if (!e) throw std::invalid_argument("bad test XML: " + std::string(text));
+  return *e;
+}
+
+Jid jid(std::string_view s) {
+  auto j = Jid::parse(s);
+  if (!j) throw std::invalid_argument("bad test JID");
+  return *j;
+}
+
+std::string condition(const xml::Element& e) {
+  const auto* err = e.child("error");
+  if (!err) return {};
+  for (const auto* c : err->children())
+    if (c->xmlns() == stanza::kStanzasNs && c->name() != "text") return c->name();
+  return {};
+}
+
+std::vector<std::string> codes(const xml::Element& e) {
+  std::vector<std::string> out;
+  if (const auto* x = e.child("x", kUserNs))
+    for (const auto* s : x->children("status")) out.emplace_back(s->get("code"));
+  return out;
+}
+
+const xml::Element* item(const xml::Element& e) {
+  const auto* x = e.child("x", kUserNs);
+  return x ? x->child("item") : nullptr;
+}
+
+// --- room_config ----------------------------------------------------------------------------
+
+df::Form submitted(df::Form f) {
+  f.type = df::FormType::Submit;
+  for (auto& field : f.fields) {
+    field.options.clear();
+    field.label.clear();
+  }
+  return f;
+}
+
+TEST(MucRoomConfig, TheFormRoundTrips) {
+  RoomSettings s;
+  s.name = "Coven";
+  s.description = "Three witches";
+  s.persistent = true;
+  s.members_only = true;
+  s.password_protected = true;
+  s.password = "cauldron";
+  s.max_users = 30;
+  s.whois = Whois::Anyone;
+  s.history_length = 7;
+  s.allow_pm = "moderators";
+  s.logging = true;
+  s.change_subject = true;
+  auto form = to_form(s, 20);
+  EXPECT_EQ(form.form_type(), kRoomConfigNs);
+  ASSERT_NE(form.field("muc#roomconfig_roomsecret"), nullptr);
+  EXPECT_EQ(form.field("muc#roomconfig_roomsecret")->type, "text-private");
+  // Through the wire form and back.
+  auto parsed = df::parse(df::to_element(submitted(form)));
+  ASSERT_TRUE(parsed) << parsed.error();
+  auto back = apply_form(*parsed, RoomSettings{}, 20);
+  ASSERT_TRUE(back) << back.error();
+  EXPECT_EQ(*back, s);
+}
+
+TEST(MucRoomConfig, AnEmptySubmissionKeepsEverything) {  // §10.1.2 instant room
+  RoomSettings s;
+  s.name = "x";
+  auto back = apply_form(df::Form{df::FormType::Submit, {}, {}, {}, {}, {}}, s, 20);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, s);
+}
+
+TEST(MucRoomConfig, BadValuesAreRefused) {
+  df::Form f = df::with_form_type(df::FormType::Submit, std::string(kRoomConfigNs));
+  f.add("muc#roomconfig_persistentroom", "boolean", {"maybe"});
+  EXPECT_FALSE(apply_form(f, {}, 20));
+  df::Form pw = df::with_form_type(df::FormType::Submit, std::string(kRoomConfigNs));
+  pw.add("muc#roomconfig_passwordprotectedroom", "boolean", {"1"});
+  EXPECT_FALSE(apply_form(pw, {}, 20));  // no secret
+  df::Form other = df::with_form_type(df::FormType::Submit, "urn:example");
+  EXPECT_FALSE(apply_form(other, {}, 20));
+  df::Form hist = df::with_form_type(df::FormType::Submit, std::string(kRoomConfigNs));
+  hist.add("muc#roomconfig_historylength", "text-single", {"500"});
+  auto capped = apply_form(hist, {}, 20);
+  ASSERT_TRUE(capped);
+  EXPECT_EQ(capped->history_length, 20);
+}
+
+TEST(MucRoomConfig, TheStoredTextRoundTrips) {
+  RoomSettings s;
+  s.name = "line\nbreak \\ and = sign";
+  s.moderated = true;
+  s.allow_pm = "none";
+  auto back = deserialize(serialize(s));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, s);
+  EXPECT_FALSE(deserialize("garbage"));
+}
+
+// --- history and occupant ids ---------------------------------------------------------------
+
+TEST(MucHistory, SelectionHonoursEveryLimit) {
+  SysTime t0{std::chrono::seconds(1'000'000)};
+  std::deque<HistoryEntry> h;
+  for (int i = 0; i < 10; ++i) h.push_back({nullptr, t0 + std::chrono::seconds(i * 10), 100});
+  SysTime now = t0 + 100s;
+  auto sel = [&](HistoryRequest r, size_t limit = 20) {
+    std::vector<int> out;
+    for (const auto* e : select_history(h, r, limit, now))
+      out.push_back(static_cast<int>((e->at - t0) / 10s));
+    return out;
+  };
+  EXPECT_EQ(sel({}), (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  EXPECT_EQ(sel({}, 3), (std::vector<int>{7, 8, 9}));
+  EXPECT_EQ(sel({.max_stanzas = 2}), (std::vector<int>{8, 9}));
+  EXPECT_EQ(sel({.max_stanzas = 0}), (std::vector<int>{}));
+  EXPECT_EQ(sel({.max_chars = 250}), (std::vector<int>{8, 9}));
+  EXPECT_EQ(sel({.seconds = 25s}), (std::vector<int>{8, 9}));  // at 80 and 90, now 100
+  EXPECT_EQ(sel({.since = t0 + 65s}), (std::vector<int>{7, 8, 9}));
+  auto parsed = parse_history(
+      std::make_unique<xml::Element>(xml("<history xmlns='http://jabber.org/protocol/muc' "
+                                         "maxstanzas='4' since='1970-01-12T13:46:40Z'/>"))
+          .get());
+  EXPECT_EQ(parsed.max_stanzas, 4u);
+  ASSERT_TRUE(parsed.since);
+  EXPECT_EQ(*parsed.since, t0);
+}
+
+TEST(MucOccupantId, StablePerRoomAndBareJidAndSecret) {
+  auto a = occupant_id("s", jid("r@g.example"), jid("u@example"));
+  EXPECT_EQ(a, occupant_id("s", jid("r@g.example"), jid("u@example")));
+  EXPECT_NE(a, occupant_id("s", jid("r2@g.example"), jid("u@example")));
+  EXPECT_NE(a, occupant_id("s", jid("r@g.example"), jid("v@example")));
+  EXPECT_NE(a, occupant_id("t", jid("r@g.example"), jid("u@example")));
+  EXPECT_GE(a.size(), 20u);
+}
+
+// --- rooms ----------------------------------------------------------------------------------
+
+class MucRoom : public ::testing::Test {
+ public:
+  const std::string kRoom = "coven@groups.example.com";
+  Room room{jid(kRoom), ServiceOptions{}, "secret", jid("crone@example.com/desktop")};
+  SysTime now = std::chrono::system_clock::now();
+
+  Outbox send(const std::string& text) {
+    Outbox out;
+    auto e = xml(text);
+    room.handle(e, jid(e.get("from")), out, now);
+    return out;
+  }
+  Outbox join(const std::string& from, const std::string& nick, const std::string& inner = "") {
+    return send("<presence from='" + from + "' to='" + kRoom + "/" + nick +
+                "'><x xmlns='http://jabber.org/protocol/muc'>" + inner + "</x></presence>");
+  }
+  Outbox leave(const std::string& from, const std::string& nick) {
+    return send("<presence type='unavailable' from='" + from + "' to='" + kRoom + "/" + nick +
+                "'/>");
+  }
+  Outbox say(const std::string& from, const std::string& body, const std::string& extra = "") {
+    return send("<message type='groupchat' id='m1' from='" + from + "' to='" + kRoom + "'><body>" +
+                body + "</body>" + extra + "</message>");
+  }
+  Outbox owner_set(const std::string& from, const std::string& inner) {
+    return send("<iq type='set' id='o1' from='" + from + "' to='" + kRoom +
+                "'><query xmlns='http://jabber.org/protocol/muc#owner'>" + inner + "</query></iq>");
+  }
+  Outbox admin_set(const std::string& from, const std::string& item) {
+    return send("<iq type='set' id='a1' from='" + from + "' to='" + kRoom +
+                "'><query xmlns='http://jabber.org/protocol/muc#admin'>" + item + "</query></iq>");
+  }
+  // An unlocked room with the owner (crone) and a participant (wiccarocks).
+  void open_room(const std::string& fields = "") {
+    join("crone@example.com/desktop", "firstwitch");
+    auto out = owner_set("crone@example.com/desktop",
+                         "<x xmlns='jabber:x:data' type='submit'>" + fields + "</x>");
+    ASSERT_EQ(out.front()->get("type"), "result");
+    join("wiccarocks@example.com/laptop", "secondwitch");
+  }
+  static std::vector<std::shared_ptr<xml::Element>> to(const Outbox& out, const std::string& j) {
+    std::vector<std::shared_ptr<xml::Element>> r;
+    for (const auto& e : out)
+      if (e->get("to") == j) r.push_back(e);
+    return r;
+  }
+  static std::string field(const std::string& var, const std::string& value) {
+    return "<field var='" + var + "'><value>" + value + "</value></field>";
+  }
+};
+
+TEST_F(MucRoom, TheCreatorGetsALockedRoomAndOthersDoNotSeeIt) {
+  auto out = join("crone@example.com/desktop", "firstwitch");
+  ASSERT_EQ(out.size(), 2u);  // self-presence, then the (empty) subject
+  const auto& self = *out[0];
+  EXPECT_EQ(self.get("from"), kRoom + "/firstwitch");
+  EXPECT_EQ(codes(self), (std::vector<std::string>{"110", "201"}));
+  EXPECT_EQ(item(self)->get("affiliation"), "owner");
+  EXPECT_EQ(item(self)->get("role"), "moderator");
+  ASSERT_NE(self.child("occupant-id", kOccupantIdNs), nullptr);
+  EXPECT_EQ(out[1]->name(), "message");
+  ASSERT_NE(out[1]->child("subject"), nullptr);
+  EXPECT_EQ(out[1]->child("subject")->text(), "");
+  EXPECT_FALSE(out[1]->child("body"));
+  EXPECT_TRUE(room.locked());
+
+  auto other = join("wiccarocks@example.com/laptop", "secondwitch");
+  ASSERT_EQ(other.size(), 1u);
+  EXPECT_EQ(condition(*other[0]), "item-not-found");
+  auto info = send("<iq type='get' id='d' from='wiccarocks@example.com/laptop' to='" + kRoom +
+                   "'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+  EXPECT_EQ(condition(*info[0]), "item-not-found");
+
+  // §10.1.2 instant room.
+  auto ok = owner_set("crone@example.com/desktop", "<x xmlns='jabber:x:data' type='submit'/>");
+  ASSERT_EQ(ok.size(), 1u);
+  EXPECT_EQ(ok[0]->get("type"), "result");
+  EXPECT_FALSE(room.locked());
+  EXPECT_TRUE(room.listed());
+}
+
+TEST_F(MucRoom, JoinOrderOthersFirstThenSelfLastThenHistoryAndSubject) {
+  open_room();
+  say("crone@example.com/desktop", "hello");
+  auto out = join("hag66@example.com/pda", "thirdwitch");
+  auto mine = to(out, "hag66@example.com/pda");
+  ASSERT_EQ(mine.size(), 5u);  // 2 occupants, self, 1 history message, subject
+  EXPECT_EQ(mine[0]->get("from"), kRoom + "/firstwitch");
+  EXPECT_EQ(mine[1]->get("from"), kRoom + "/secondwitch");
+  EXPECT_EQ(item(*mine[0])->get("jid"), "");  // semi-anonymous, not a moderator
+  EXPECT_EQ(mine[2]->get("from"), kRoom + "/thirdwitch");
+  EXPECT_EQ(codes(*mine[2]), (std::vector<std::string>{"110"}));
+  EXPECT_EQ(mine[3]->child_text("body"), "hello");
+  ASSERT_NE(mine[3]->child("delay", xep::kDelayNs), nullptr);
+  EXPECT_EQ(mine[3]->child("delay", xep::kDelayNs)->get("from"), kRoom);
+  EXPECT_NE(mine[4]->child("subject"), nullptr);
+  // The moderator sees the newcomer's real JID; the participant does not.
+  auto to_owner = to(out, "crone@example.com/desktop");
+  ASSERT_EQ(to_owner.size(), 1u);
+  EXPECT_EQ(item(*to_owner[0])->get("jid"), "hag66@example.com/pda");
+  auto to_other = to(out, "wiccarocks@example.com/laptop");
+  ASSERT_EQ(to_other.size(), 1u);
+  EXPECT_FALSE(item(*to_other[0])->has("jid"));
+
+  // <history maxstanzas='0'/>: none.
+  auto none = join("x@example.com/a", "fourth", "<history maxstanzas='0'/>");
+  auto got = to(none, "x@example.com/a");
+  for (const auto& e : got) EXPECT_FALSE(e->child("body"));
+}
+
+TEST_F(MucRoom, JoinErrors) {
+  open_room(field("FORM_TYPE", std::string(kRoomConfigNs)) +
+            field("muc#roomconfig_passwordprotectedroom", "1") +
+            field("muc#roomconfig_roomsecret", "pw") + field("muc#roomconfig_maxusers", "3"));
+  // open_room's second join had no password.
+  EXPECT_EQ(room.occupant_count(), 1u);
+  auto conflict = join("hag66@example.com/pda", "firstwitch", "<password>pw</password>");
+  EXPECT_EQ(condition(*conflict.at(0)), "conflict");
+  EXPECT_EQ(condition(*join("hag66@example.com/pda", "third").at(0)), "not-authorized");
+  EXPECT_EQ(condition(*join("hag66@example.com/pda", "third", "<password>no</password>").at(0)),
+            "not-authorized");
+  EXPECT_GT(join("hag66@example.com/pda", "third", "<password>pw</password>").size(), 1u);
+  EXPECT_GT(join("x@example.com/a", "fourth", "<password>pw</password>").size(), 1u);
+  auto full = join("y@example.com/a", "fifth", "<password>pw</password>");
+  ASSERT_EQ(condition(*full.at(0)), "service-unavailable");
+  EXPECT_EQ(full.at(0)->child("error")->get("type"), "wait");
+  auto bare = send("<presence from='x@example.com/a' to='" + kRoom + "'/>");
+  EXPECT_EQ(condition(*bare.at(0)), "jid-malformed");
+}
+
+TEST_F(MucRoom, MembersOnlyAndBans) {
+  open_room(field("muc#roomconfig_membersonly", "1"));
+  // wiccarocks was in before: removed with 322 when the room became members-only.
+  EXPECT_EQ(room.occupant_count(), 1u);
+  EXPECT_EQ(condition(*join("hag66@example.com/pda", "third").at(0)), "registration-required");
+  auto member = admin_set("crone@example.com/desktop",
+                          "<item affiliation='member' jid='hag66@example.com'/>");
+  EXPECT_EQ(member.at(0)->get("type"), "result");
+  EXPECT_GT(join("hag66@example.com/pda", "third").size(), 1u);
+  // §9.1 ban: unavailable with 301 to everyone, then forbidden.
+  auto ban = admin_set("crone@example.com/desktop",
+                       "<item affiliation='outcast' jid='hag66@example.com'><reason>bye</reason>"
+                       "</item>");
+  EXPECT_EQ(ban.at(0)->get("type"), "result");
+  auto self = to(ban, "hag66@example.com/pda");
+  ASSERT_EQ(self.size(), 1u);
+  EXPECT_EQ(self[0]->get("type"), "unavailable");
+  EXPECT_EQ(codes(*self[0]), (std::vector<std::string>{"110", "301"}));
+  EXPECT_EQ(item(*self[0])->get("affiliation"), "outcast");
+  EXPECT_EQ(item(*self[0])->child_text("reason"), "bye");
+  EXPECT_EQ(condition(*join("hag66@example.com/pda", "third").at(0)), "forbidden");
+}
+
+TEST_F(MucRoom, GroupchatIsReflectedWithStanzaIdAndOccupantId) {
+  open_room();
+  auto out = say("wiccarocks@example.com/laptop", "hi",
+                 "<occupant-id xmlns='urn:xmpp:occupant-id:0' id='forged'/>"
+                 "<stanza-id xmlns='urn:xmpp:sid:0' by='" +
+                     kRoom + "' id='forged'/>");
+  ASSERT_EQ(out.size(), 2u);
+  std::string id;
+  for (const auto& m : out) {
+    EXPECT_EQ(m->get("from"), kRoom + "/secondwitch");
+    auto ids = m->children("occupant-id", kOccupantIdNs);
+    ASSERT_EQ(ids.size(), 1u);
+    EXPECT_NE(ids[0]->get("id"), "forged");
+    auto sid = xep::sid::find_stanza_id(*m, kRoom);
+    ASSERT_TRUE(sid);
+    EXPECT_NE(sid->id, "forged");
+    EXPECT_EQ(m->children("stanza-id", xep::sid::kNs).size(), 1u);
+    if (id.empty()) id = sid->id;
+    EXPECT_EQ(sid->id, id);  // the same message, the same id for everyone
+  }
+  // The occupant id is the one in its presence.
+  auto pres = join("wiccarocks@example.com/phone", "secondwitch");
+  auto self = to(pres, "wiccarocks@example.com/phone");
+  EXPECT_EQ(self[1]->child("occupant-id", kOccupantIdNs)->get("id"),
+            out[0]->child("occupant-id", kOccupantIdNs)->get("id"));
+
+  auto stranger = say("x@example.com/a", "hi");
+  ASSERT_EQ(stranger.size(), 1u);
+  EXPECT_EQ(condition(*stranger[0]), "not-acceptable");
+}
+
+TEST_F(MucRoom, ModeratedRoomsSilenceVisitorsAndSubjectNeedsPermission) {
+  open_room(field("muc#roomconfig_moderatedroom", "1"));
+  // wiccarocks joined before: still a participant. A newcomer is a visitor.
+  auto j = join("hag66@example.com/pda", "third");
+  EXPECT_EQ(item(*to(j, "hag66@example.com/pda").at(2))->get("role"), "visitor");
+  EXPECT_EQ(condition(*say("hag66@example.com/pda", "hi").at(0)), "forbidden");
+  auto subject = [&](const std::string& from) {
+    return send("<message type='groupchat' from='" + from + "' to='" + kRoom +
+                "'><subject>Spells</subject></message>");
+  };
+  EXPECT_EQ(condition(*subject("wiccarocks@example.com/laptop").at(0)), "forbidden");
+  auto ok = subject("crone@example.com/desktop");
+  EXPECT_EQ(ok.size(), 3u);
+  // Voice (§8.3).
+  auto voice = admin_set("crone@example.com/desktop", "<item nick='third' role='participant'/>");
+  EXPECT_EQ(voice.at(0)->get("type"), "result");
+  EXPECT_EQ(say("hag66@example.com/pda", "now I speak").size(), 3u);
+  // A newcomer gets the subject after joining.
+  auto late = join("x@example.com/a", "fourth");
+  EXPECT_EQ(late.back()->child_text("subject"), "Spells");
+  EXPECT_EQ(late.back()->get("from"), kRoom + "/firstwitch");
+}
+
+TEST_F(MucRoom, PrivateMessages) {
+  open_room();
+  join("wiccarocks@example.com/phone", "secondwitch");  // a second device
+  auto out = send("<message type='chat' from='crone@example.com/desktop' to='" + kRoom +
+                  "/secondwitch'><body>psst</body></message>");
+  ASSERT_EQ(out.size(), 2u);  // both devices
+  for (const auto& m : out) {
+    EXPECT_EQ(m->get("from"), kRoom + "/firstwitch");
+    EXPECT_NE(m->child("x", kUserNs), nullptr);
+  }
+  auto missing = send("<message type='chat' from='crone@example.com/desktop' to='" + kRoom +
+                      "/nobody'><body>psst</body></message>");
+  EXPECT_EQ(condition(*missing.at(0)), "item-not-found");
+  auto stranger = send("<message type='chat' from='x@example.com/a' to='" + kRoom +
+                       "/secondwitch'><body>psst</body></message>");
+  EXPECT_EQ(condition(*stranger.at(0)), "not-acceptable");
+}
+
+TEST_F(MucRoom, NickChangeAndLeaving) {
+  open_room();
+  auto out = join("wiccarocks@example.com/laptop", "oldhag");
+  ASSERT_EQ(out.size(), 4u);  // unavailable 303 and available, to both occupants
+  auto self = to(out, "wiccarocks@example.com/laptop");
+  EXPECT_EQ(self[0]->get("type"), "unavailable");
+  EXPECT_EQ(self[0]->get("from"), kRoom + "/secondwitch");
+  EXPECT_EQ(codes(*self[0]), (std::vector<std::string>{"110", "303"}));
+  EXPECT_EQ(item(*self[0])->get("nick"), "oldhag");
+  EXPECT_EQ(self[1]->get("from"), kRoom + "/oldhag");
+  EXPECT_EQ(codes(*self[1]), (std::vector<std::string>{"110"}));
+  EXPECT_EQ(condition(*join("wiccarocks@example.com/laptop", "firstwitch").at(0)), "conflict");
+
+  auto bye = leave("wiccarocks@example.com/laptop", "oldhag");
+  ASSERT_EQ(bye.size(), 2u);
+  EXPECT_EQ(codes(*to(bye, "wiccarocks@example.com/laptop")[0]), (std::vector<std::string>{"110"}));
+  EXPECT_EQ(to(bye, "crone@example.com/desktop")[0]->get("type"), "unavailable");
+  leave("crone@example.com/desktop", "firstwitch");
+  EXPECT_FALSE(room.alive());  // temporary and empty
+}
+
+TEST_F(MucRoom, MultiSessionIsOneOccupant) {
+  open_room();
+  auto second = join("wiccarocks@example.com/phone", "secondwitch");
+  EXPECT_EQ(room.occupant_count(), 2u);
+  EXPECT_EQ(say("crone@example.com/desktop", "x").size(), 3u);
+  // One device leaves: only it hears; the others see nothing.
+  auto out = leave("wiccarocks@example.com/phone", "secondwitch");
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]->get("to"), "wiccarocks@example.com/phone");
+  EXPECT_EQ(room.occupant_count(), 2u);
+}
+
+TEST_F(MucRoom, SelfPingAndIqsToOccupants) {
+  open_room();
+  auto ping = [&](const std::string& from, const std::string& nick) {
+    return send("<iq type='get' id='p' from='" + from + "' to='" + kRoom + "/" + nick +
+                "'><ping xmlns='urn:xmpp:ping'/></iq>");
+  };
+  EXPECT_EQ(ping("crone@example.com/desktop", "firstwitch").at(0)->get("type"), "result");
+  EXPECT_EQ(condition(*ping("crone@example.com/other", "firstwitch").at(0)), "not-acceptable");
+  EXPECT_EQ(ping("crone@example.com/other", "firstwitch").at(0)->child("error")->get("type"),
+            "cancel");
+  // An IQ to another occupant goes to its session and the answer comes back.
+  auto fwd = send("<iq type='get' id='v1' from='crone@example.com/desktop' to='" + kRoom +
+                  "/secondwitch'><query xmlns='jabber:iq:version'/></iq>");
+  ASSERT_EQ(fwd.size(), 1u);
+  EXPECT_EQ(fwd[0]->get("to"), "wiccarocks@example.com/laptop");
+  EXPECT_EQ(fwd[0]->get("from"), kRoom + "/firstwitch");
+  auto back = send("<iq type='result' id='" + std::string(fwd[0]->get("id")) +
+                   "' from='wiccarocks@example.com/laptop' to='" + kRoom + "/firstwitch'/>");
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0]->get("to"), "crone@example.com/desktop");
+  EXPECT_EQ(back[0]->get("id"), "v1");
+  EXPECT_EQ(back[0]->get("from"), kRoom + "/secondwitch");
+}
+
+TEST_F(MucRoom, KicksVoiceAndOwnersRules) {
+  open_room();
+  join("hag66@example.com/pda", "third");
+  // A participant cannot kick.
+  auto no = admin_set("hag66@example.com/pda", "<item nick='secondwitch' role='none'/>");
+  EXPECT_EQ(condition(*no.at(0)), "forbidden");
+  // Nobody kicks an owner.
+  admin_set("crone@example.com/desktop", "<item affiliation='admin' jid='hag66@example.com'/>");
+  auto owner_kick = admin_set("hag66@example.com/pda", "<item nick='firstwitch' role='none'/>");
+  EXPECT_EQ(condition(*owner_kick.at(0)), "not-allowed");
+  auto kick = admin_set("hag66@example.com/pda", "<item nick='secondwitch' role='none'/>");
+  EXPECT_EQ(kick.at(0)->get("type"), "result");
+  auto self = to(kick, "wiccarocks@example.com/laptop");
+  ASSERT_EQ(self.size(), 1u);
+  EXPECT_EQ(codes(*self[0]), (std::vector<std::string>{"110", "307"}));
+  EXPECT_EQ(item(*self[0])->child("actor")->get("nick"), "third");
+  // The last owner stays.
+  auto last = admin_set("crone@example.com/desktop",
+                        "<item affiliation='member' jid='crone@example.com'/>");
+  EXPECT_EQ(condition(*last.at(0)), "conflict");
+  // An admin cannot touch owners.
+  auto up = admin_set("hag66@example.com/pda", "<item affiliation='owner' jid='x@example.com'/>");
+  EXPECT_EQ(condition(*up.at(0)), "not-allowed");
+  // Lists.
+  auto list = send("<iq type='get' id='l' from='crone@example.com/desktop' to='" + kRoom +
+                   "'><query xmlns='http://jabber.org/protocol/muc#admin'><item "
+                   "affiliation='admin'/></query></iq>");
+  auto items = list.at(0)->child("query", kAdminNs)->children("item");
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0]->get("jid"), "hag66@example.com");
+}
+
+TEST_F(MucRoom, OwnerFormDiscoAndDestroy) {
+  open_room(field("muc#roomconfig_roomname", "The Coven") +
+            field("muc#roomconfig_whois", "anyone"));
+  auto get = send("<iq type='get' id='g' from='crone@example.com/desktop' to='" + kRoom +
+                  "'><query xmlns='http://jabber.org/protocol/muc#owner'/></iq>");
+  auto form = df::parse(*get.at(0)->child("query", kOwnerNs)->child("x", df::kNs));
+  ASSERT_TRUE(form);
+  EXPECT_EQ(form->field("muc#roomconfig_roomname")->value(), "The Coven");
+  EXPECT_EQ(condition(*send("<iq type='get' id='g' from='wiccarocks@example.com/laptop' to='" +
+                            kRoom + "'><query xmlns='http://jabber.org/protocol/muc#owner'/></iq>")
+                           .at(0)),
+            "forbidden");
+  auto info = send("<iq type='get' id='d' from='x@example.com/a' to='" + kRoom +
+                   "'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+  auto parsed = xep::disco::parse_info(*info.at(0)->child("query", xep::disco::kInfoNs));
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->identities.at(0).name, "The Coven");
+  auto has = [&](const std::string& f) {
+    return std::count(parsed->features.begin(), parsed->features.end(), f) == 1;
+  };
+  EXPECT_TRUE(has("muc_nonanonymous"));
+  EXPECT_TRUE(has("muc_temporary"));
+  EXPECT_TRUE(has("muc_open"));
+  EXPECT_TRUE(has("urn:xmpp:occupant-id:0"));
+  EXPECT_EQ(parsed->extensions.size(), 1u);
+
+  auto destroy =
+      owner_set("crone@example.com/desktop",
+                "<destroy jid='new@groups.example.com'><reason>moved</reason></destroy>");
+  ASSERT_EQ(destroy.size(), 3u);
+  EXPECT_EQ(destroy[0]->get("type"), "result");
+  auto gone = to(destroy, "wiccarocks@example.com/laptop").at(0);
+  EXPECT_EQ(gone->get("type"), "unavailable");
+  const auto* d = gone->child("x", kUserNs)->child("destroy");
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->get("jid"), "new@groups.example.com");
+  EXPECT_EQ(d->child_text("reason"), "moved");
+  EXPECT_FALSE(room.alive());
+}
+
+TEST_F(MucRoom, CancellingANewRoomDestroysIt) {
+  join("crone@example.com/desktop", "firstwitch");
+  auto out = owner_set("crone@example.com/desktop", "<x xmlns='jabber:x:data' type='cancel'/>");
+  EXPECT_EQ(out.at(0)->get("type"), "result");
+  EXPECT_FALSE(room.alive());
+}
+
+TEST_F(MucRoom, MediatedInvitations) {
+  open_room(field("muc#roomconfig_membersonly", "1") + field("muc#roomconfig_allowinvites", "1"));
+  auto out = send("<message from='crone@example.com/desktop' to='" + kRoom +
+                  "'><x xmlns='http://jabber.org/protocol/muc#user'><invite "
+                  "to='hecate@example.com'><reason>Join us</reason></invite></x></message>");
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]->get("to"), "hecate@example.com");
+  EXPECT_EQ(out[0]->get("from"), kRoom);
+  const auto* inv = out[0]->child("x", kUserNs)->child("invite");
+  EXPECT_EQ(inv->get("from"), "crone@example.com/desktop");
+  EXPECT_EQ(inv->child_text("reason"), "Join us");
+  EXPECT_EQ(room.affiliation(jid("hecate@example.com")), Affiliation::Member);
+}
+
+}  // namespace
+}  // namespace parley::muc
