@@ -9,12 +9,19 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <mutex>
 #include <unordered_map>
 
+#include "core/log.h"
 #include "core/module.h"
 #include "room.h"
+#include "room_store.h"
 #include "router/router.h"
 #include "router/stanza_events.h"
 #include "xep/disco.h"
@@ -28,16 +35,79 @@ using muc::Room;
 
 enum class CreatePolicy { Anyone, Admins, Local };
 
-// A room and its strand. `room` is touched only on `strand`; `listed` and `name` are a
-// snapshot for the service's disco#items, read under the registry's mutex.
+// A room and its strand. `room` is touched only on `strand`: empty while the room is being
+// looked up in the store (stanzas wait in `waiting`, in order), and after the lookup when no
+// such room exists. `listed` and `name` are a snapshot for the service's disco#items, read
+// under the registry's mutex.
 struct RoomActor {
-  RoomActor(asio::io_context& io, Room r) : strand(asio::make_strand(io)), room(std::move(r)) {}
+  RoomActor(asio::io_context& io, Jid j) : strand(asio::make_strand(io)), jid(std::move(j)) {}
   asio::strand<asio::io_context::executor_type> strand;
-  Room room;
+  const Jid jid;
+  std::optional<Room> room;
+  bool loading = true;
+  struct Waiting {
+    std::shared_ptr<xml::Element> stanza;
+    Jid from, to;
+  };
+  std::vector<Waiting> waiting;
   bool dead = false;  // on the strand: dropped from the registry, stanzas go round again
   bool listed = false;
   std::string name;
 };
+
+// Persistent rooms' durable state (room_store.h), written on the room's database worker so
+// that the writes for one room keep their order.
+class StoredRooms : public muc::Persistence {
+ public:
+  explicit StoredRooms(Server& server) : server_(server) {}
+  void save(const muc::StoredRoom& room) override {
+    write(room.jid, [room](muc::RoomStore& s) { s.save(room); });
+  }
+  void set_affiliation(const Jid& room, const muc::AffiliationEntry& entry) override {
+    write(room, [room, entry](muc::RoomStore& s) { s.set_affiliation(room, entry); });
+  }
+  void remove(const Jid& room) override {
+    write(room, [room](muc::RoomStore& s) { s.remove(room); });
+  }
+
+ private:
+  template <class Fn>
+  void write(const Jid& room, Fn fn) {
+    server_.db().post(room.str(), [room, fn = std::move(fn)](storage::Connection& c) {
+      try {
+        muc::RoomStore store(c);
+        fn(store);
+      } catch (const std::exception& e) {
+        PLOG(Error, "muc") << "storing room " << room.str() << " failed: " << e.what();
+      }
+    });
+  }
+  Server& server_;
+};
+
+// XEP-0421 §4: an occupant id stays the same for the same user in the same room, across
+// restarts too, so the key it is derived from is kept in the data directory.
+std::string occupant_id_secret(const std::string& data_dir) {
+  namespace fs = std::filesystem;
+  const fs::path path = fs::path(data_dir) / "muc-occupant-id.key";
+  std::string secret(32, '\0');
+  if (std::ifstream in(path, std::ios::binary); in) {
+    in.read(secret.data(), static_cast<std::streamsize>(secret.size()));
+    if (in.gcount() == static_cast<std::streamsize>(secret.size())) return secret;
+  }
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(secret.data()), 32) != 1)
+    throw std::runtime_error("muc: RAND_bytes failed");
+  fs::create_directories(path.parent_path());
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(secret.data(), static_cast<std::streamsize>(secret.size()));
+    if (!out) throw std::runtime_error("muc: cannot write " + tmp.string());
+  }
+  ::chmod(tmp.c_str(), 0600);
+  fs::rename(tmp, path);
+  return secret;
+}
 
 struct Service {
   explicit Service(Server& s) : server(s) {}
@@ -63,19 +133,13 @@ struct Service {
     return false;
   }
 
-  std::shared_ptr<RoomActor> find(const Jid& room) {
-    std::lock_guard lock(mutex);
-    auto it = rooms.find(room.str());
-    return it == rooms.end() ? nullptr : it->second;
-  }
-
-  std::shared_ptr<RoomActor> find_or_create(const Jid& room, const Jid& creator) {
+  // The actor for `room`, and whether this call created it (then the caller loads it).
+  std::pair<std::shared_ptr<RoomActor>, bool> actor_for(const Jid& room) {
     std::lock_guard lock(mutex);
     auto& slot = rooms[room.str()];
-    if (!slot)
-      slot = std::make_shared<RoomActor>(server.io(),
-                                         Room(room, options, secret, creator, persistence));
-    return slot;
+    if (slot) return {slot, false};
+    slot = std::make_shared<RoomActor>(server.io(), room);
+    return {slot, true};
   }
 
   void drop(const Jid& room, const std::shared_ptr<RoomActor>& actor) {
@@ -90,7 +154,9 @@ struct Service {
   }
 
   // §6.1-§6.3: the service itself.
-  void to_service(const std::shared_ptr<xml::Element>& st) {
+  static constexpr int64_t kMaxListed = 1000;  // rooms in one disco#items answer
+
+  void to_service(const std::shared_ptr<xml::Element>& st, const Jid& to) {
     if (st->name() == "message") {
       if (st->get("type") != "error") server.router().bounce(*st, "service-unavailable");
       return;
@@ -111,55 +177,118 @@ struct Service {
     }
     if (q && type == "get" && q->xmlns() == disco::kItemsNs && q->name() == "query") {
       if (q->has("node")) return server.router().bounce(*st, "item-not-found");
-      disco::Items items;  // §6.3: the public rooms
+      // §6.3: the public rooms, those in memory (temporary ones only live there) and those
+      // in the store that are not loaded.
+      std::map<std::string, std::string> listed;
       {
         std::lock_guard lock(mutex);
         for (const auto& [jid, actor] : rooms)
-          if (actor->listed) items.items.push_back({jid, "", actor->name});
+          if (actor->listed && Jid::parse(jid)->domain() == to.domain()) listed[jid] = actor->name;
       }
-      std::sort(items.items.begin(), items.items.end(),
-                [](const auto& a, const auto& b) { return a.jid < b.jid; });
-      return reply(*st, disco::to_element(items));
+      const std::string service(to.domain());
+      Server& srv = server;  // outlives the module; the service may not outlive this job
+      return srv.db().post(
+          service, [&srv, st, service, listed = std::move(listed)](storage::Connection& c) mutable {
+            try {
+              for (auto& r : muc::RoomStore(c).public_rooms(service, kMaxListed))
+                listed.emplace(r.jid.str(), r.name);
+            } catch (const std::exception& e) {
+              PLOG(Error, "muc") << "listing the rooms of " << service << " failed: " << e.what();
+              return srv.router().bounce(*st, "internal-server-error");
+            }
+            disco::Items items;
+            for (auto& [jid, name] : listed) items.items.push_back({jid, "", name});
+            srv.router().route(stanza::iq_result(*st, disco::to_element(items)));
+          });
     }
     if (q && type == "get" && q->xmlns() == muc::kPingNs && q->name() == "ping")
       return reply(*st);  // XEP-0199 §4.3
     server.router().bounce(*st, "service-unavailable");
   }
 
+  // Rooms load on first use: the first stanza for a room not in memory looks it up in the
+  // store on the room's worker, and what arrives meanwhile waits in order.
   void dispatch(std::shared_ptr<xml::Element> st, const Jid& from, const Jid& to,
                 const std::shared_ptr<Service>& self) {
-    if (!to.has_local()) return to_service(st);
+    if (!to.has_local()) return to_service(st, to);
     const Jid room = to.bare();
-    auto actor = find(room);
-    if (!actor) {
+    auto [actor, created] = actor_for(room);
+    if (created) load(room, actor, self);
+    asio::post(actor->strand, [self, actor, st = std::move(st), from, to]() mutable {
+      if (actor->dead) return self->dispatch(std::move(st), from, to, self);
+      if (actor->loading) {
+        actor->waiting.push_back({std::move(st), from, to});
+        return;
+      }
+      self->run(*actor, actor, std::move(st), from, to);
+    });
+  }
+
+  void load(const Jid& room, const std::shared_ptr<RoomActor>& actor,
+            const std::shared_ptr<Service>& self) {
+    server.db().post(room.str(), [self, actor, room](storage::Connection& c) {
+      std::optional<muc::StoredRoom> stored;
+      try {
+        stored = muc::RoomStore(c).load(room);
+      } catch (const std::exception& e) {
+        PLOG(Error, "muc") << "loading room " << room.str() << " failed: " << e.what();
+      }
+      asio::post(actor->strand, [self, actor, room, stored = std::move(stored)] {
+        if (stored) {
+          actor->room.emplace(room, self->options, self->secret, *stored, self->persistence);
+          PLOG(Debug, "muc") << "loaded room " << room.str();
+        }
+        actor->loading = false;
+        auto waiting = std::move(actor->waiting);
+        for (auto& w : waiting) {
+          if (actor->dead) {
+            self->dispatch(std::move(w.stanza), w.from, w.to, self);
+            continue;
+          }
+          self->run(*actor, actor, std::move(w.stanza), w.from, w.to);
+        }
+      });
+    });
+  }
+
+  // On the actor's strand, once it is loaded.
+  void run(RoomActor& a, const std::shared_ptr<RoomActor>& actor, std::shared_ptr<xml::Element> st,
+           const Jid& from, const Jid& to) {
+    if (!a.room) {  // no such room: a join creates it (§10.1.1), anything else is an error
       auto type = st->get("type");
-      if (st->name() == "presence") {
-        if (!type.empty()) return;  // unavailable or error to a room that is gone
-        if (!to.has_resource())
-          return server.router().bounce(*st, "jid-malformed", "A nickname is required");
-        if (!may_create(from))  // §10.1.1
-          return server.router().bounce(*st, "not-allowed", "You may not create rooms here");
-        actor = find_or_create(room, from);
+      bool creates =
+          st->name() == "presence" && type.empty() && to.has_resource() && may_create(from);
+      if (creates) {
+        a.room.emplace(to.bare(), options, secret, from, persistence);
       } else {
+        retire(a, actor);
+        if (st->name() == "presence") {
+          if (!type.empty()) return;  // unavailable or error to a room that is gone
+          if (!to.has_resource())
+            return server.router().bounce(*st, "jid-malformed", "A nickname is required");
+          return server.router().bounce(*st, "not-allowed", "You may not create rooms here");
+        }
         if (stanza::is_error(*st) || (st->name() == "iq" && type != "get" && type != "set")) return;
         return server.router().bounce(*st, "item-not-found");
       }
     }
-    asio::post(actor->strand, [self, actor, st = std::move(st), from, to]() mutable {
-      if (actor->dead) return self->dispatch(std::move(st), from, to, self);
-      muc::Outbox out;
-      actor->room.handle(*st, from, out, std::chrono::system_clock::now());
-      bool alive = actor->room.alive();
-      if (!alive) {
-        actor->dead = true;
-        self->drop(actor->room.jid(), actor);
-      } else {
-        std::lock_guard lock(self->mutex);
-        actor->listed = actor->room.listed();
-        actor->name = actor->room.settings().name;
-      }
-      for (auto& s : out) self->server.router().route(std::move(s));
-    });
+    muc::Outbox out;
+    a.room->handle(*st, from, out, std::chrono::system_clock::now());
+    if (!a.room->alive()) {
+      retire(a, actor);
+    } else {
+      std::lock_guard lock(mutex);
+      a.listed = a.room->listed();
+      a.name = a.room->settings().name;
+    }
+    for (auto& s : out) server.router().route(std::move(s));
+  }
+
+  // The room leaves memory (destroyed, empty and temporary, or never existed); a stanza that
+  // arrives for it later starts over with a fresh lookup.
+  void retire(RoomActor& a, const std::shared_ptr<RoomActor>& actor) {
+    a.dead = true;
+    drop(a.jid, actor);
   }
 };
 
@@ -196,10 +325,8 @@ struct Muc {
     service->options.max_history = config.max_history;
     service->options.default_history = std::min(config.default_history, config.max_history);
     service->options.max_occupants = config.max_occupants;
-    std::string secret(32, '\0');
-    if (RAND_bytes(reinterpret_cast<unsigned char*>(secret.data()), 32) != 1)
-      throw std::runtime_error("muc: RAND_bytes failed");
-    service->secret = std::move(secret);
+    service->secret = occupant_id_secret(ctx.server().config().data_dir);
+    service->persistence = std::make_shared<StoredRooms>(ctx.server());
 
     auto handler = [service](StanzaToComponent& e) {
       service->dispatch(e.stanza, e.from, e.to, service);

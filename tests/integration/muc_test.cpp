@@ -18,6 +18,7 @@ namespace {
 const std::string kMuc = "http://jabber.org/protocol/muc";
 const std::string kMucUser = "http://jabber.org/protocol/muc#user";
 const std::string kMucOwner = "http://jabber.org/protocol/muc#owner";
+const std::string kMucAdmin = "http://jabber.org/protocol/muc#admin";
 const std::string kDiscoInfo = "http://jabber.org/protocol/disco#info";
 const std::string kDiscoItems = "http://jabber.org/protocol/disco#items";
 const std::string kSid = "urn:xmpp:sid:0";
@@ -515,6 +516,100 @@ TEST_F(MucTest, SlixmppCreatesJoinsAndChatsWithItsMucPlugin) {
       {"--user", "erin@" + kHost, "--other", "frank@" + kHost, "--room", room_jid("slixroom")},
       kPassword);
   EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+// §10.1.3 persistent rooms, on both backends: the settings, subject and affiliations survive
+// a restart, the room is found again on first use (it is not loaded at start), public ones are
+// listed by the service even before anyone touched them, occupant ids stay the same, and a
+// destroyed room is gone from the store.
+class MucPersistence : public BackendServerTest {};
+PARLEY_BACKENDS(MucPersistence);
+
+std::string config_form(const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::string x = "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>" +
+                  std::string("http://jabber.org/protocol/muc#roomconfig") + "</value></field>";
+  for (const auto& [var, value] : fields)
+    x += "<field var='muc#roomconfig_" + var + "'><value>" + value + "</value></field>";
+  return x + "</x>";
+}
+
+TEST_P(MucPersistence, APersistentRoomSurvivesARestartAndLoadsOnFirstUse) {
+  auto o = with_users({"alice", "bob", "carol"}, backend_options());
+  o.modules.push_back("muc");
+  ServerProcess s(o);
+  ASSERT_TRUE(s.start()) << s.error();
+  const std::string room = room_jid("kept");
+  const std::string gone = room_jid("destroyed");
+  auto login = [&](const std::string& user, const std::string& res) {
+    auto c =
+        std::make_unique<StropheClient>(user + "@" + kHost + "/" + res, kPassword, s.c2s_port());
+    c->connect();
+    return c;
+  };
+  std::string bob_oid;
+  {
+    auto alice = login("alice", "one");
+    auto bob = login("bob", "one");
+    ASSERT_TRUE(MucTest::join(*alice, room, "Alice"));
+    auto r = MucTest::owner_iq(*alice, room, "set",
+                               config_form({{"roomname", "Kept Room"},
+                                            {"persistentroom", "1"},
+                                            {"publicroom", "1"},
+                                            {"membersonly", "1"}}));
+    ASSERT_TRUE(r && r->attr("type") == "result") << (r ? r->raw : "no reply");
+    auto m = alice->iq("<iq type='set' to='" + room + "' id='aff1'><query xmlns='" + kMucAdmin +
+                       "'><item affiliation='member' jid='bob@" + kHost + "'/></query></iq>");
+    ASSERT_TRUE(m && m->attr("type") == "result") << (m ? m->raw : "no reply");
+    alice->send("<message to='" + room + "' type='groupchat'><subject>Kept</subject></message>");
+    ASSERT_TRUE(alice->wait_for([](const Node& n) {
+      const Node* sub = n.child("subject");
+      return sub && sub->text == "Kept";
+    }));
+    auto self = MucTest::join(*bob, room, "Bob");
+    ASSERT_TRUE(self && self->attr("type") != "error") << (self ? self->raw : "no reply");
+    bob_oid = occupant_id(*self);
+    ASSERT_FALSE(bob_oid.empty());
+
+    // A second persistent room, destroyed (§10.9): it must not come back.
+    ASSERT_TRUE(MucTest::join(*alice, gone, "Alice"));
+    ASSERT_TRUE(MucTest::owner_iq(*alice, gone, "set", config_form({{"persistentroom", "1"}})));
+    auto d = MucTest::owner_iq(*alice, gone, "set", "<destroy><reason>done</reason></destroy>");
+    ASSERT_TRUE(d && d->attr("type") == "result") << (d ? d->raw : "no reply");
+  }
+  ASSERT_EQ(s.stop(), 0) << s.log();
+  ASSERT_TRUE(s.start()) << s.error();
+
+  auto carol = login("carol", "two");
+  // Listed before anyone used it since the restart.
+  auto items = carol->iq("<iq type='get' to='" + kService + "' id='l1'><query xmlns='" +
+                         kDiscoItems + "'/></iq>");
+  ASSERT_TRUE(items && items->attr("type") == "result");
+  bool listed = false;
+  for (const Node* i : items->child("query", kDiscoItems)->all("item"))
+    listed = listed || (i->attr("jid") == room && i->attr("name") == "Kept Room");
+  EXPECT_TRUE(listed) << items->raw;
+
+  // Members-only survived: Carol is not a member.
+  auto refused = MucTest::join(*carol, room, "Carol");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(stanza_error(*refused), "registration-required") << refused->raw;
+
+  auto bob = login("bob", "two");
+  auto self = MucTest::join(*bob, room, "Bob");
+  ASSERT_TRUE(self && self->attr("type") != "error") << (self ? self->raw : "no reply");
+  EXPECT_FALSE(has_status(*self, 201)) << "the room was not created anew: " << self->raw;
+  ASSERT_TRUE(item_of(*self));
+  EXPECT_EQ(item_of(*self)->attr("affiliation"), "member");
+  EXPECT_EQ(occupant_id(*self), bob_oid) << "XEP-0421: the same id after a restart";
+  auto subj = MucTest::subject(*bob, room);
+  ASSERT_TRUE(subj);
+  EXPECT_EQ(subj->child("subject")->text, "Kept");
+
+  // The destroyed room is new again for whoever joins it.
+  auto again = MucTest::join(*bob, gone, "Bob");
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(has_status(*again, 201)) << again->raw;
+  EXPECT_EQ(s.stop(), 0) << s.log();
 }
 
 }  // namespace
