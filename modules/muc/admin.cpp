@@ -97,6 +97,7 @@ void Room::destroy(const xml::Element* d, Outbox& out) {
     }
   occupants_.clear();
   if (persistence_ && settings_.persistent && !locked_) persistence_->remove(jid_);
+  if (archive_) archive_->remove(jid_);  // a later room of that name starts with no past
   destroyed_ = true;
 }
 

@@ -20,6 +20,7 @@
 
 #include "core/log.h"
 #include "core/module.h"
+#include "modules/mam/service.h"
 #include "room.h"
 #include "room_store.h"
 #include "router/router.h"
@@ -85,6 +86,24 @@ class StoredRooms : public muc::Persistence {
   Server& server_;
 };
 
+// Rooms' archives in the mam module's store (mam/service.h).
+class RoomArchives : public muc::Archive {
+ public:
+  RoomArchives(Server& server, std::shared_ptr<mam::ArchiveService> archive)
+      : server_(server), archive_(std::move(archive)) {}
+  std::string append(const Jid& room, const Jid& occupant, const xml::Element& message) override {
+    return archive_->append(room, occupant, message);
+  }
+  void serve(const Jid& room, const xml::Element& iq, const Jid& from) override {
+    archive_->serve(IqRequest(server_, std::make_shared<xml::Element>(iq), from, room, nullptr));
+  }
+  void remove(const Jid& room) override { archive_->remove_all(room); }
+
+ private:
+  Server& server_;
+  std::shared_ptr<mam::ArchiveService> archive_;
+};
+
 // XEP-0421 §4: an occupant id stays the same for the same user in the same room, across
 // restarts too, so the key it is derived from is kept in the data directory.
 std::string occupant_id_secret(const std::string& data_dir) {
@@ -117,6 +136,7 @@ struct Service {
   std::string secret;  // XEP-0421 occupant ids (random per start until rooms are stored)
   // Durable state (room_store.h) goes through here; null until the store is wired.
   std::shared_ptr<muc::Persistence> persistence;
+  std::shared_ptr<muc::Archive> archive;  // rooms' XEP-0313 archives (the mam module)
 
   std::mutex mutex;  // the registry; never held while a room runs or anything is routed
   std::unordered_map<std::string, std::shared_ptr<RoomActor>> rooms;  // by room bare JID
@@ -236,6 +256,7 @@ struct Service {
       asio::post(actor->strand, [self, actor, room, stored = std::move(stored)] {
         if (stored) {
           actor->room.emplace(room, self->options, self->secret, *stored, self->persistence);
+          actor->room->set_archive(self->archive);
           PLOG(Debug, "muc") << "loaded room " << room.str();
         }
         actor->loading = false;
@@ -260,6 +281,7 @@ struct Service {
           st->name() == "presence" && type.empty() && to.has_resource() && may_create(from);
       if (creates) {
         a.room.emplace(to.bare(), options, secret, from, persistence);
+        a.room->set_archive(archive);
       } else {
         retire(a, actor);
         if (st->name() == "presence") {
@@ -293,12 +315,15 @@ struct Service {
 };
 
 struct Muc {
+  static std::vector<std::string> depends() { return {"mam"}; }  // the rooms' archives
+
   struct Config {
     std::string domain;  // "" = groups.<host> for every host
     int max_history = 20;
     int default_history = 20;
     int max_occupants = 1000;
     CreatePolicy create_rooms = CreatePolicy::Local;
+    bool archive_by_default = true;
 
     static Config parse(const ConfigSection& s) {
       Config c;
@@ -311,6 +336,7 @@ struct Muc {
       c.max_history = static_cast<int>(s.integer("max_history", 20, 0, 1000));
       c.default_history = static_cast<int>(s.integer("default_history", 20, 0, 1000));
       c.max_occupants = static_cast<int>(s.integer("max_occupants", 1000, 0, 1'000'000));
+      c.archive_by_default = s.boolean("archive_by_default", true);
       auto create = s.one_of("create_rooms", "local", {"anyone", "admins", "local"});
       c.create_rooms = create == "anyone"   ? CreatePolicy::Anyone
                        : create == "admins" ? CreatePolicy::Admins
@@ -327,6 +353,9 @@ struct Muc {
     service->options.max_occupants = config.max_occupants;
     service->secret = occupant_id_secret(ctx.server().config().data_dir);
     service->persistence = std::make_shared<StoredRooms>(ctx.server());
+    service->archive =
+        std::make_shared<RoomArchives>(ctx.server(), ctx.service<mam::ArchiveService>());
+    service->options.archive_by_default = config.archive_by_default;
 
     auto handler = [service](StanzaToComponent& e) {
       service->dispatch(e.stanza, e.from, e.to, service);

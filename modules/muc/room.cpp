@@ -146,10 +146,16 @@ Room::Room(Jid jid, ServiceOptions options, std::string secret, Jid creator,
       locked_(true),
       fresh_(true) {
   settings_.history_length = options_.max_history;
+  settings_.logging = options_.archive_by_default;
   created_at_ = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::system_clock::now().time_since_epoch())
                     .count();
   affiliations_[creator.bare().str()] = {creator.bare(), Affiliation::Owner, "", ""};
+}
+
+void Room::set_archive(std::shared_ptr<Archive> archive) {
+  archive_ = std::move(archive);
+  if (!archive_) settings_.logging = false;
 }
 
 Room::Room(Jid jid, ServiceOptions options, std::string secret, const StoredRoom& stored,
@@ -384,7 +390,7 @@ void Room::join(const xml::Element& p, const Jid& from, const std::string& nick,
   // ... the newcomer to them (and to its own other sessions)...
   std::vector<int> self_codes{110};
   if (settings_.whois == Whois::Anyone) self_codes.push_back(100);
-  if (settings_.logging) self_codes.push_back(170);
+  if (settings_.logging && archive_) self_codes.push_back(170);
   if (creating) self_codes.push_back(201);
   for (const auto& q : occupants_)
     for (const auto& s : q.sessions)
@@ -501,8 +507,13 @@ void Room::groupchat(const xml::Element& m, Occupant& o, Outbox& out, SysTime no
     auto j = Jid::parse(by);
     return by == room || (j && *j == jid_);
   });
-  sid::add_stanza_id(*copy, {sid::random_id(), room});
   copy->add("occupant-id", std::string(kOccupantIdNs)).set("id", o.id);
+  // XEP-0313 §5.1.2 (a room's archive): what the room says, with the archive's id as the
+  // room's stanza-id. Subject changes are not messages of the conversation.
+  const bool archived = archive_ && settings_.logging && !(subject && !has_body);
+  std::string id =
+      archived ? archive_->append(jid_, jid_.with_resource(o.nick), *copy) : sid::random_id();
+  sid::add_stanza_id(*copy, {std::move(id), room});
   if (subject && !has_body) {
     subject_ = subject->text();
     has_subject_ = true;
@@ -590,9 +601,23 @@ void Room::iq(const xml::Element& iq, const Jid& from, Outbox& out, SysTime) {
     return result(iq, out, xep::disco::to_element(items));
   }
   if (ns == kPingNs && type == "get") return result(iq, out);
+  if (ns.starts_with("urn:xmpp:mam:")) return archive_query(iq, from, out);
   if (ns == kOwnerNs) return owner(iq, from, out);
   if (ns == kAdminNs) return admin(iq, from, out);
   error(iq, "cancel", "service-unavailable", out);
+}
+
+// XEP-0313 §6 on a room: who may read is who may be in it. Banned users never; in a
+// members-only room members (joined or not: a phone catching up after a night), otherwise
+// anyone.
+void Room::archive_query(const xml::Element& iq, const Jid& from, Outbox& out) {
+  if (!archive_ || !settings_.logging)
+    return error(iq, "cancel", "service-unavailable", out, "This room is not archived");
+  Affiliation a = affiliation(from);
+  if (a == Affiliation::Outcast) return error(iq, "auth", "forbidden", out);
+  if (settings_.members_only && a < Affiliation::Member && !occupant_of(from))
+    return error(iq, "auth", "forbidden", out, "Only members may read this room's archive");
+  archive_->serve(jid_, iq, from);
 }
 
 void Room::disco_info(const xml::Element& iq, Outbox& out) const {
@@ -610,6 +635,7 @@ void Room::disco_info(const xml::Element& iq, Outbox& out) const {
                    s.password_protected ? "muc_passwordprotected" : "muc_unsecured",
                    s.whois == Whois::Anyone ? "muc_nonanonymous" : "muc_semianonymous",
                    s.is_public ? "muc_public" : "muc_hidden"};
+  if (archive_ && s.logging) info.features.push_back("urn:xmpp:mam:2");
   std::sort(info.features.begin(), info.features.end());
   namespace df = xep::dataforms;
   df::Form form = df::with_form_type(df::FormType::Result, std::string(kRoomInfoNs));

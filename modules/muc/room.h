@@ -43,9 +43,10 @@ std::optional<Affiliation> parse_affiliation(std::string_view s);
 
 // What the service decides for all its rooms.
 struct ServiceOptions {
-  int max_history = 20;      // messages kept per room (caps muc#roomconfig_historylength)
-  int default_history = 20;  // sent on join when the client did not ask (<history/> absent)
-  int max_occupants = 1000;  // per room; 0 = no limit
+  int max_history = 20;            // messages kept per room (caps muc#roomconfig_historylength)
+  int default_history = 20;        // sent on join when the client did not ask (<history/> absent)
+  int max_occupants = 1000;        // per room; 0 = no limit
+  bool archive_by_default = true;  // new rooms start with muc#roomconfig_enablelogging on
 };
 
 // Where a room's durable state goes (room_store.h). The room calls it, only for persistent
@@ -57,6 +58,19 @@ class Persistence {
   virtual void save(const StoredRoom& room) = 0;  // row only (settings, subject)
   virtual void set_affiliation(const Jid& room, const AffiliationEntry& entry) = 0;
   virtual void remove(const Jid& room) = 0;
+};
+
+// The room's message archive (XEP-0313 on the room JID), kept by the mam module. The room
+// calls it only while archiving is on (muc#roomconfig_enablelogging).
+class Archive {
+ public:
+  virtual ~Archive() = default;
+  // Keeps a message as the room broadcasts it (without its stanza-id); returns the archive id,
+  // which becomes the room's stanza-id on the live message (XEP-0313 §3.5).
+  virtual std::string append(const Jid& room, const Jid& occupant, const xml::Element& message) = 0;
+  // Answers a XEP-0313 IQ to the room from `from`, who may read the archive.
+  virtual void serve(const Jid& room, const xml::Element& iq, const Jid& from) = 0;
+  virtual void remove(const Jid& room) = 0;  // the room was destroyed
 };
 
 // §7.2.15 <history/> on join; unset fields are not limits.
@@ -93,6 +107,9 @@ class Room {
 
   // One stanza to the room (to = room or room/nick) from a real full JID.
   void handle(const xml::Element& stanza, const Jid& from, Outbox& out, SysTime now);
+
+  // Where the room's messages are archived; without one, archiving cannot be on.
+  void set_archive(std::shared_ptr<Archive> archive);
 
   const Jid& jid() const { return jid_; }
   const RoomSettings& settings() const { return settings_; }
@@ -143,6 +160,7 @@ class Room {
   void iq_to_occupant(const xml::Element& iq, const Jid& from, const std::string& nick,
                       Outbox& out);
   void disco_info(const xml::Element& iq, Outbox& out) const;
+  void archive_query(const xml::Element& iq, const Jid& from, Outbox& out);
 
   // admin.cpp: muc#owner (§10) and muc#admin (§8, §9).
   void owner(const xml::Element& iq, const Jid& from, Outbox& out);
@@ -181,6 +199,7 @@ class Room {
   ServiceOptions options_;
   std::string secret_;
   std::shared_ptr<Persistence> persistence_;
+  std::shared_ptr<Archive> archive_;
   RoomSettings settings_;
   bool locked_ = false;
   bool fresh_ = false;  // created, its creator not joined yet

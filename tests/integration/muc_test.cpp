@@ -510,6 +510,80 @@ TEST_F(MucTest, ATemporaryRoomEndsWithItsLastOccupant) {
   EXPECT_TRUE(has_status(*again, 201)) << again->raw;
 }
 
+TEST_F(MucTest, TheRoomsArchiveHoldsWhatWasSaidUnderTheLiveStanzaIds) {
+  auto alice = client("alice", "mam");
+  const std::string room = room_jid("archived");
+  auto self = join(*alice, room, "Alice");
+  ASSERT_TRUE(self && has_status(*self, 201));
+  EXPECT_TRUE(has_status(*self, 170)) << "new rooms are archived by default: " << self->raw;
+  ASSERT_TRUE(owner_iq(*alice, room, "set", "<x xmlns='jabber:x:data' type='submit'/>"));
+  auto info = alice->iq("<iq type='get' to='" + room + "' id='ri'><query xmlns='" + kDiscoInfo +
+                        "'/></iq>");
+  ASSERT_TRUE(info && info->attr("type") == "result");
+  bool mam = false;
+  for (const Node* f : info->child("query", kDiscoInfo)->all("feature"))
+    mam = mam || f->attr("var") == "urn:xmpp:mam:2";
+  EXPECT_TRUE(mam) << info->raw;
+
+  std::vector<std::string> live_ids;
+  for (int i = 1; i <= 3; ++i) {
+    say(*alice, room, "said " + std::to_string(i));
+    auto m = groupchat_from(*alice, room + "/Alice", "said " + std::to_string(i));
+    ASSERT_TRUE(m && m->child("stanza-id", kSid));
+    live_ids.push_back(m->child("stanza-id", kSid)->attr("id"));
+  }
+
+  // Bob never joined: an open room's archive is readable by anyone (XEP-0313 §6), a page at a
+  // time (XEP-0059).
+  auto bob = client("bob", "mam");
+  auto page = [&](const std::string& qid, const std::string& rsm) {
+    return bob->iq("<iq type='set' to='" + room + "' id='" + qid +
+                   "'><query xmlns='urn:xmpp:mam:2' queryid='" + qid +
+                   "'><set xmlns='http://jabber.org/protocol/rsm'>" + rsm + "</set></query></iq>");
+  };
+  auto results = [&](const std::string& qid) {
+    std::vector<std::pair<std::string, std::string>> got;  // archive id, body
+    for (const auto& n : bob->received()) {
+      const Node* r = n.child("result", "urn:xmpp:mam:2");
+      if (!r || r->attr("queryid") != qid) continue;
+      EXPECT_EQ(n.attr("from"), room);
+      const Node* fwd = r->child("forwarded", "urn:xmpp:forward:0");
+      const Node* msg = fwd ? fwd->child("message") : nullptr;
+      EXPECT_TRUE(msg && msg->attr("from") == room + "/Alice") << n.raw;
+      EXPECT_TRUE(fwd && fwd->child("delay", kDelay)) << n.raw;
+      const Node* body = msg ? msg->child("body") : nullptr;
+      got.emplace_back(r->attr("id"), body ? body->text : "");
+    }
+    return got;
+  };
+  auto first = page("q1", "<max>2</max>");
+  ASSERT_TRUE(first && first->attr("type") == "result") << (first ? first->raw : "no reply");
+  auto got = results("q1");
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], std::make_pair(live_ids[0], std::string("said 1")));
+  EXPECT_EQ(got[1], std::make_pair(live_ids[1], std::string("said 2")));
+  const Node* fin = first->child("fin", "urn:xmpp:mam:2");
+  ASSERT_TRUE(fin);
+  EXPECT_NE(fin->attr("complete"), "true");
+
+  auto rest = page("q2", "<max>2</max><after>" + live_ids[1] + "</after>");
+  ASSERT_TRUE(rest && rest->attr("type") == "result");
+  got = results("q2");
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], std::make_pair(live_ids[2], std::string("said 3")));
+  EXPECT_EQ(rest->child("fin", "urn:xmpp:mam:2")->attr("complete"), "true");
+
+  // Members-only: someone who is not a member reads nothing.
+  auto r = owner_iq(*alice, room, "set",
+                    "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>"
+                    "http://jabber.org/protocol/muc#roomconfig</value></field><field "
+                    "var='muc#roomconfig_membersonly'><value>1</value></field></x>");
+  ASSERT_TRUE(r && r->attr("type") == "result") << (r ? r->raw : "no reply");
+  auto refused = page("q3", "<max>2</max>");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(stanza_error(*refused), "forbidden") << refused->raw;
+}
+
 TEST_F(MucTest, SlixmppCreatesJoinsAndChatsWithItsMucPlugin) {
   auto r = run_slixmpp(
       server(), "muc.py",
