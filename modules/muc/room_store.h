@@ -60,7 +60,7 @@ class RoomStore {
   // Deletes the room and its affiliations (§10.9 destroy). False if there was no such room.
   bool remove(const Jid& room);
   bool exists(const Jid& room);
-  // Public rooms of one service (its domain), ordered by JID, at most `limit`, after the room
+  // Public rooms of one service (its domain), ordered by localpart, at most `limit`, after the room
   // JID `after` ("" = from the start): for disco#items with XEP-0059 paging.
   std::vector<RoomListing> public_rooms(const std::string& service, int64_t limit,
                                         const std::string& after = {});
