@@ -488,7 +488,11 @@ void Client::on_ready_element(std::string_view el) {
       return;
     }
   }
-  if (name == "presence") return;  // our own initial presence, reflected (RFC 6121 §4.2.2)
+  if (name == "presence") {
+    // Without a handler: our own initial presence, reflected (RFC 6121 §4.2.2).
+    if (on_presence_) on_presence_(*this, el);
+    return;
+  }
   if (on_stanza_) on_stanza_(*this, el);
 }
 

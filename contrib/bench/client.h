@@ -93,8 +93,10 @@ class Client : public std::enable_shared_from_this<Client> {
   Client(asio::io_context& io, asio::ssl::context& tls, const ClientOptions& options,
          std::string username, asio::ip::address source);
   void start(ReadyHandler on_ready);
-  // After login: every stanza except pings (answered here) and the session's own presence.
+  // After login: every stanza except pings (answered here) and presence.
   void on_stanza(StanzaHandler h) { on_stanza_ = std::move(h); }
+  // After login: presence stanzas (a group chat's occupants); dropped when no handler is set.
+  void on_presence(StanzaHandler h) { on_presence_ = std::move(h); }
   // Called once when an established session ends without close() having been asked for.
   void on_closed(ClosedHandler h) { on_closed_ = std::move(h); }
   void send(std::string_view data);
@@ -160,7 +162,7 @@ class Client : public std::enable_shared_from_this<Client> {
   std::string out_pending_, out_writing_;
   bool writing_ = false;
   ReadyHandler on_ready_;
-  StanzaHandler on_stanza_;
+  StanzaHandler on_stanza_, on_presence_;
   ClosedHandler on_closed_;
   Clock::time_point started_at_, ready_at_;
   bool sm_enabled_ = false;

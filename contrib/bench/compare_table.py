@@ -5,7 +5,7 @@ with "server" and "version" added) in, one table out, with the ratios Parley/<pe
   compare_table.py RESULTS.jsonl [--markdown FILE] [--servers parley,prosody,ejabberd]
                    [--cpu TEXT] [--note TEXT]
 
-Known scenarios (idle, chat) get their headline rows, derived where needed (logins and messages
+Known scenarios (idle, chat, fanout) get their headline rows, derived where needed (logins and messages
 per server CPU-second are 1e6 / the CPU microseconds per login or message that parley-bench
 reports); any other scenario gets one row per numeric JSON field, so new parley-bench commands
 are tabulated without changes here.
@@ -43,6 +43,23 @@ ROWS = [
     ("chat", "time to ack p99 (ms)", lambda r: r["ack_p99_ms"] if r["acked"] else None, "lower", "{:.2f}"),
     ("chat", "generator busy", lambda r: r["generator_cpu_busy"], "info", "{:.2f}"),
     ("chat", "machine load average at start", lambda r: r["load1"], "info", "{:.2f}"),
+    ("fanout", "occupants", lambda r: r["occupants"], "info", "{:.0f}"),
+    ("fanout", "occupant deliveries", lambda r: r["delivered"], "higher", "{:.0f}"),
+    ("fanout", "deliveries per server CPU-second", lambda r: r["deliveries_per_server_cpu_second"] or None, "higher", "{:.0f}"),
+    ("fanout", "deliveries per second (wall clock)", lambda r: r["deliveries_per_second"], "higher", "{:.0f}"),
+    ("fanout", "server busy (share of its core)", lambda r: r["server_cpu_busy"], "info", "{:.2f}"),
+    ("fanout", "delivery p50 (ms)", lambda r: r["p50_ms"], "lower", "{:.2f}"),
+    ("fanout", "delivery p99 (ms)", lambda r: r["p99_ms"], "lower", "{:.2f}"),
+    ("fanout", "delivery p99.9 (ms)", lambda r: r["p999_ms"], "lower", "{:.2f}"),
+    ("fanout", "message at all occupants p99 (ms)", lambda r: r["complete_p99_ms"], "lower", "{:.2f}"),
+    ("fanout", "join time, all occupants (s)", lambda r: r["join_seconds"], "lower", "{:.2f}"),
+    ("fanout", "join p99 (ms)", lambda r: r["join_p99_ms"], "lower", "{:.1f}"),
+    ("fanout", "server CPU for the joins (s)", lambda r: r["server_cpu_s_joins"], "lower", "{:.2f}"),
+    ("fanout", "presences received in the joins", lambda r: r["join_presences"], "info", "{:.0f}"),
+    ("fanout", "memory per occupant (KiB)", lambda r: r["rss_per_occupant_kib"], "lower", "{:.1f}"),
+    ("fanout", "generator busy", lambda r: r["generator_cpu_busy"], "info", "{:.2f}"),
+    ("fanout", "generator CPU per delivery (us)", lambda r: r["generator_cpu_us_per_delivery"], "info", "{:.2f}"),
+    ("fanout", "machine load average at start", lambda r: r["load1"], "info", "{:.2f}"),
 ]
 SKIP = {"server", "version", "scenario"}  # load1 is kept: compare adds it
 
@@ -107,11 +124,14 @@ def main():
         for s, r in recs.items():
             if r is None:
                 notes.append("%s: no %s result" % (s, scenario))
-            elif r.get("stopped") or r.get("error") or r.get("failed") or r.get("bounces"):
+            elif any(r.get(k) for k in ("stopped", "error", "failed", "bounces", "missing",
+                                        "duplicates", "out_of_order")):
                 notes.append(
                     "%s %s: not clean (%s)"
                     % (s, scenario, ", ".join(
-                        "%s=%s" % (k, r[k]) for k in ("stopped", "error", "failed", "dropped", "bounces")
+                        "%s=%s" % (k, r[k])
+                        for k in ("stopped", "error", "failed", "dropped", "bounces", "missing",
+                                  "duplicates", "out_of_order")
                         if r.get(k)))
                 )
         for _, label, fn, better, fmt in rows_for(scenario, list(r for r in recs.values() if r)):

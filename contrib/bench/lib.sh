@@ -26,13 +26,15 @@ bench_binaries() {
   done
 }
 
-# bench_workdir: $work, a certificate in it, and the exit trap that stops the server.
+# bench_workdir: $work, a certificate in it, and the exit trap that stops the server. The
+# certificate also names groups.localhost, the group chat service (fanout): no client checks
+# it, but a server may look for one per domain it serves (ejabberd warns when it finds none).
 bench_workdir() {
   work=$(mktemp -d /tmp/parley-bench.XXXXXX)
   server_pid=
   trap 'bench_stop_server >/dev/null 2>&1 || true; rm -rf "$work"' EXIT INT TERM
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
-    -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost" \
+    -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,DNS:groups.localhost" \
     -keyout "$work/localhost.key" -out "$work/localhost.crt" 2>/dev/null
 }
 

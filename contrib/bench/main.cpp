@@ -4,6 +4,7 @@
 //   parley-bench chat --pairs P --messages M [--window W] [common options]
 //   parley-bench latency --pairs P --rate R --duration S [--sample-rss S] [common options]
 //   parley-bench day --sessions N --duration S [mix options] [common options]
+//   parley-bench fanout --occupants N --senders S --messages M [--window W | --rate R]
 #include <sys/resource.h>
 
 #include <chrono>
@@ -40,7 +41,12 @@ void usage() {
          "      [--reconnect PCT] [--offline S] [--presence PCT] [--sample-rss S] [--seed N]\n"
          "      a messenger day: bursts to random users, abrupt disconnects and reconnects\n"
          "      (resumption with --sm on), presence changes\n"
-         "common options (idle, chat, latency, day):\n"
+         "  fanout [--occupants 1000] [--senders 10] [--messages 100] [--window 2] [--rate R]\n"
+         "      [--room bench] [--service groups.<host>] [--join-concurrency 50] [--drain 15]\n"
+         "      one group chat room (XEP-0045) with N occupants, S of them sending M messages\n"
+         "      each (closed loop with W per sender in flight, or R/s in total, open loop):\n"
+         "      deliveries/s and per server CPU-second, time to delivery, join time, memory\n"
+         "common options (idle, chat, latency, day, fanout):\n"
          "  --host DOMAIN (localhost)  --port N (5223, direct TLS)  --address IP (127.0.0.1)\n"
          "  --password PW  --prefix bench  --concurrency 200  --sources 8\n"
          "  --server-pid PID (for server RSS/CPU)  --timeout S (300)\n"
@@ -202,6 +208,23 @@ int main(int argc, char** argv) {
       if (o.sessions < 2 || o.burst_min < 1 || o.burst_max < o.burst_min)
         throw std::invalid_argument("--sessions >= 2 and --burst MIN-MAX with 1 <= MIN <= MAX");
       return bench::run_day(common, o);
+    }
+    if (command == "fanout") {
+      bench::FanoutOptions o;
+      o.occupants = take_uint(args, "occupants", "1000");
+      o.senders = take_uint(args, "senders", "10");
+      o.messages = take_uint(args, "messages", "100");
+      o.window = std::max(1u, take_uint(args, "window", "2"));
+      o.rate = std::stod(take(args, "rate", "0"));
+      o.room = take(args, "room", "bench");
+      o.service = take(args, "service", "groups." + common.client.domain);
+      o.join_concurrency = std::max(1u, take_uint(args, "join-concurrency", "50"));
+      o.drain_s = std::stod(take(args, "drain", "15"));
+      if (!args.empty()) throw std::invalid_argument("unknown option --" + args.begin()->first);
+      if (o.occupants < 1 || o.senders < 1 || o.senders > o.occupants || o.messages < 1 ||
+          o.rate < 0)
+        throw std::invalid_argument("--occupants >= --senders >= 1, --messages >= 1, --rate >= 0");
+      return bench::run_fanout(common, o);
     }
     usage();
     return 2;

@@ -1,6 +1,7 @@
 // parley-bench scenarios: idle (memory per session, login rate), chat (closed-loop throughput,
-// latency), latency (open loop at a fixed rate, optionally sampling RSS for a soak) and day (a
-// mixed messenger day: idle users, bursts, abrupt disconnects and resumption, presence).
+// latency), latency (open loop at a fixed rate, optionally sampling RSS for a soak), day (a
+// mixed messenger day: idle users, bursts, abrupt disconnects and resumption, presence) and
+// fanout (one XEP-0045 room: deliveries per second and per server CPU-second, latency).
 #pragma once
 
 #include <sys/types.h>
@@ -57,10 +58,23 @@ struct DayOptions {
   unsigned seed = 1;
 };
 
+struct FanoutOptions {
+  unsigned occupants = 1000;
+  unsigned senders = 10;           // occupants that send, spread over the sessions
+  unsigned messages = 100;         // per sender
+  unsigned window = 2;             // closed loop: messages per sender not yet at everyone
+  double rate = 0;                 // > 0: open loop, messages per second over all senders
+  std::string room = "bench";      // the room's local part
+  std::string service;             // the MUC service; empty: groups.<host>
+  unsigned join_concurrency = 50;  // joins in flight at once
+  double drain_s = 15;             // open loop: after the last send, for the last deliveries
+};
+
 int run_idle(const CommonOptions& common, const IdleOptions& options);
 int run_chat(const CommonOptions& common, const ChatOptions& options);
 int run_latency(const CommonOptions& common, const LatencyOptions& options);
 int run_day(const CommonOptions& common, const DayOptions& options);
+int run_fanout(const CommonOptions& common, const FanoutOptions& options);
 
 // /proc/<pid>/status VmRSS in KiB; -1 when unreadable.
 long server_rss_kib(pid_t pid);

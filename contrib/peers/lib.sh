@@ -19,6 +19,10 @@ PEERS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # the same iteration count, which the client pays once and the servers never (stored keys).
 PEER_ITERATIONS=${PEER_ITERATIONS:-4096}
 declare -gA peer_root=()
+# The group chat service (fanout scenario): groups.<host>, as Parley's muc module, and a room
+# size limit far above any benchmark room (ejabberd's defaults would stop at 200 occupants).
+PEER_MUC_DOMAIN=${PEER_MUC_DOMAIN:-groups.localhost}
+PEER_MUC_MAX_USERS=${PEER_MUC_MAX_USERS:-20000}
 
 peer_packages() {
   case $1 in
@@ -135,6 +139,18 @@ c2s_stanza_size_limit = 10*1024*1024
 modules_enabled = { "roster", "saslauth", "disco", "ping", "smacks" }
 modules_disabled = { "offline", "s2s", "s2s_auth_certs" }
 VirtualHost "localhost"
+
+-- Group chat (XEP-0045) for the fanout scenario, on the domain Parley's muc module serves.
+-- Rooms are created by anyone (as in Parley and ejabberd), locked until configured (the
+-- generator submits the instant-room form), temporary; history of 20 (the default of all three;
+-- the generator joins with maxstanzas='0'), no archive (muc_mam not loaded), no tombstones of
+-- destroyed rooms, presence broadcast for every role (the default). Prosody 0.12 has no
+-- occupant limit of its own and no MUC rate limits without the community mod_muc_limits.
+Component "$PEER_MUC_DOMAIN" "muc"
+  restrict_room_creation = false
+  muc_room_default_persistent = false
+  muc_room_default_history_length = 20
+  muc_tombstones = false
 LUA
 }
 
@@ -201,6 +217,32 @@ modules:
   mod_disco: {}
   mod_ping: {}
   mod_stream_mgmt: {}
+  # Group chat (XEP-0045) for the fanout scenario, on the domain Parley's muc module serves.
+  # Temporary rooms, history of 20 (the default of all three; the generator joins with
+  # maxstanzas='0'), no logging or archive. The limits that would otherwise cut a 1000-occupant
+  # room short are raised: max_users (default 200, also in the rooms' own options),
+  # max_users_presence (default 1000: above it presence is no longer broadcast, whereas Parley
+  # and Prosody broadcast it in every room), max_user_conferences; no shapers or intervals.
+  mod_muc:
+    hosts:
+      - "$PEER_MUC_DOMAIN"
+    access: all
+    access_create: all
+    history_size: 20
+    max_users: $PEER_MUC_MAX_USERS
+    max_users_admin_threshold: $PEER_MUC_MAX_USERS
+    max_users_presence: $PEER_MUC_MAX_USERS
+    max_user_conferences: $PEER_MUC_MAX_USERS
+    min_message_interval: 0
+    min_presence_interval: 0
+    room_shaper: none
+    user_message_shaper: none
+    user_presence_shaper: none
+    default_room_options:
+      max_users: $PEER_MUC_MAX_USERS
+      persistent: false
+      logging: false
+      mam: false
 YAML
 }
 
