@@ -72,6 +72,10 @@ c2s:
 modules:
 YAML
     for m in "$@"; do echo "  - $m"; done
+    # Group chat as the peers run it (contrib/peers): no room archive, no occupant limit.
+    if printf '%s\n' "$@" | grep -qx muc; then
+      printf 'modules_config:\n  muc:\n    archive_by_default: false\n    max_occupants: 0\n'
+    fi
   } >"$dir/parley.yaml"
   "$parleyd" -c "$dir/parley.yaml" --check-config >/dev/null
 }
