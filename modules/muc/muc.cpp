@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -98,6 +99,18 @@ class RoomArchives : public muc::Archive {
     archive_->serve(IqRequest(server_, std::make_shared<xml::Element>(iq), from, room, nullptr));
   }
   void remove(const Jid& room) override { archive_->remove_all(room); }
+  void retract(const Jid& room, const std::string& id, const Jid& by, Tombstone tombstone,
+               std::function<void(Retraction)> done) override {
+    using M = mam::ArchiveService::Retraction;
+    archive_->retract(room, id, by.bare().str(), std::move(tombstone),
+                      [done = std::move(done)](M r) {
+                        if (!done) return;
+                        done(r == M::Done       ? Retraction::Done
+                             : r == M::NotFound ? Retraction::NotFound
+                             : r == M::Refused  ? Retraction::Refused
+                                                : Retraction::Failed);
+                      });
+  }
 
  private:
   Server& server_;
@@ -257,6 +270,7 @@ struct Service {
         if (stored) {
           actor->room.emplace(room, self->options, self->secret, *stored, self->persistence);
           actor->room->set_archive(self->archive);
+          actor->room->set_resume(self->resume_for(actor));
           PLOG(Debug, "muc") << "loaded room " << room.str();
         }
         actor->loading = false;
@@ -282,6 +296,7 @@ struct Service {
       if (creates) {
         a.room.emplace(to.bare(), options, secret, from, persistence);
         a.room->set_archive(archive);
+        a.room->set_resume(resume_for(actor));
       } else {
         retire(a, actor);
         if (st->name() == "presence") {
@@ -306,6 +321,25 @@ struct Service {
     for (auto& s : out) server.router().route(std::move(s));
   }
 
+  // What a room handed off (room.h Later: to its archive) comes back on its strand. Weak: the
+  // room holds this, and must not keep its own actor alive.
+  muc::Resume resume_for(const std::shared_ptr<RoomActor>& actor) {
+    std::weak_ptr<RoomActor> weak = actor;
+    Server& srv = server;  // outlives the module
+    return [weak, &srv](muc::Later later) {
+      auto finish = [&srv](const muc::Later& later, Room* room) {
+        muc::Outbox out;
+        later(room, out, std::chrono::system_clock::now());
+        for (auto& s : out) srv.router().route(std::move(s));
+      };
+      auto a = weak.lock();
+      if (!a) return finish(later, nullptr);
+      asio::post(a->strand, [a, later = std::move(later), finish] {
+        finish(later, a->dead || !a->room ? nullptr : &*a->room);
+      });
+    };
+  }
+
   // The room leaves memory (destroyed, empty and temporary, or never existed); a stanza that
   // arrives for it later starts over with a fresh lookup.
   void retire(RoomActor& a, const std::shared_ptr<RoomActor>& actor) {
@@ -324,6 +358,8 @@ struct Muc {
     int max_occupants = 1000;
     CreatePolicy create_rooms = CreatePolicy::Local;
     bool archive_by_default = true;
+    double flood_rate = 2;  // messages a second, per occupant; 0 = no limit
+    int flood_burst = 20;
 
     static Config parse(const ConfigSection& s) {
       Config c;
@@ -337,6 +373,13 @@ struct Muc {
       c.default_history = static_cast<int>(s.integer("default_history", 20, 0, 1000));
       c.max_occupants = static_cast<int>(s.integer("max_occupants", 1000, 0, 1'000'000));
       c.archive_by_default = s.boolean("archive_by_default", true);
+      // A decimal number ("0.5": one message every two seconds).
+      const std::string rate = s.string("flood_rate", "2");
+      auto [end, ec] = std::from_chars(rate.data(), rate.data() + rate.size(), c.flood_rate);
+      if (ec != std::errc() || end != rate.data() + rate.size() || !(c.flood_rate >= 0) ||
+          c.flood_rate > 1'000'000)
+        throw ConfigError(s.path() + ".flood_rate: expected a number of messages a second, >= 0");
+      c.flood_burst = static_cast<int>(s.integer("flood_burst", 20, 0, 1'000'000));
       auto create = s.one_of("create_rooms", "local", {"anyone", "admins", "local"});
       c.create_rooms = create == "anyone"   ? CreatePolicy::Anyone
                        : create == "admins" ? CreatePolicy::Admins
@@ -356,6 +399,8 @@ struct Muc {
     service->archive =
         std::make_shared<RoomArchives>(ctx.server(), ctx.service<mam::ArchiveService>());
     service->options.archive_by_default = config.archive_by_default;
+    service->options.flood_rate = config.flood_rate;
+    service->options.flood_burst = config.flood_burst;
 
     auto handler = [service](StanzaToComponent& e) {
       service->dispatch(e.stanza, e.from, e.to, service);
