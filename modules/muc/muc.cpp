@@ -324,6 +324,7 @@ struct Muc {
     int max_occupants = 1000;
     CreatePolicy create_rooms = CreatePolicy::Local;
     bool archive_by_default = true;
+    muc::PresenceBroadcast presence_broadcast;
 
     static Config parse(const ConfigSection& s) {
       Config c;
@@ -337,6 +338,13 @@ struct Muc {
       c.default_history = static_cast<int>(s.integer("default_history", 20, 0, 1000));
       c.max_occupants = static_cast<int>(s.integer("max_occupants", 1000, 0, 1'000'000));
       c.archive_by_default = s.boolean("archive_by_default", true);
+      if (s.has("presence_broadcast")) {
+        auto b = muc::presence_broadcast_from(s.strings("presence_broadcast"));
+        if (!b)
+          throw ConfigError(
+              s.path() + ".presence_broadcast: expected a list of moderator, participant, visitor");
+        c.presence_broadcast = *b;
+      }
       auto create = s.one_of("create_rooms", "local", {"anyone", "admins", "local"});
       c.create_rooms = create == "anyone"   ? CreatePolicy::Anyone
                        : create == "admins" ? CreatePolicy::Admins
@@ -356,6 +364,7 @@ struct Muc {
     service->archive =
         std::make_shared<RoomArchives>(ctx.server(), ctx.service<mam::ArchiveService>());
     service->options.archive_by_default = config.archive_by_default;
+    service->options.presence_broadcast = config.presence_broadcast;
 
     auto handler = [service](StanzaToComponent& e) {
       service->dispatch(e.stanza, e.from, e.to, service);

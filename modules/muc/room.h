@@ -47,6 +47,7 @@ struct ServiceOptions {
   int default_history = 20;        // sent on join when the client did not ask (<history/> absent)
   int max_occupants = 1000;        // per room; 0 = no limit
   bool archive_by_default = true;  // new rooms start with muc#roomconfig_enablelogging on
+  PresenceBroadcast presence_broadcast;  // new rooms' muc#roomconfig_presencebroadcast
 };
 
 // Where a room's durable state goes (room_store.h). The room calls it, only for persistent
@@ -135,6 +136,7 @@ class Room {
     Role role = Role::None;
     std::string id;                 // XEP-0421
     std::vector<Session> sessions;  // §7.2.6 several devices under one nick; back() = latest
+    bool shown = false;  // the other occupants were sent this occupant's available presence
   };
   // Adds to a presence's <x xmlns='muc#user'/> (its first child is the <item/>).
   using Decorate = std::function<void(xml::Element& x)>;
@@ -180,7 +182,7 @@ class Room {
   Role default_role(Affiliation a) const;
   bool sees_jids(const Occupant& viewer) const;
   // `o`'s presence to every session of every occupant (self-presence with 110 + `self_codes`).
-  void broadcast_presence(const Occupant& o, Outbox& out, const std::vector<int>& codes,
+  void broadcast_presence(Occupant& o, Outbox& out, const std::vector<int>& codes,
                           const std::vector<int>& self_codes, std::string_view type = {},
                           const Decorate& decorate = {});
   std::shared_ptr<xml::Element> presence_for(const Occupant& o, const Occupant& viewer,
@@ -194,6 +196,15 @@ class Room {
   xml::Element subject_message() const;
   void persist() const;
   void persist_affiliation(const Jid& who) const;
+
+  // large_rooms.cpp: presence broadcast by role (muc#roomconfig_presencebroadcast).
+  bool broadcasts(Role role) const;
+  // What the other occupants get of `o`'s presence of `type` ("" or "unavailable"): nothing,
+  // or the type to send them; keeps `o.shown` true exactly while they see `o` as present.
+  std::optional<std::string_view> for_others(Occupant& o, std::string_view type);
+  // After muc#roomconfig_presencebroadcast changed: occupants now shown appear to the others,
+  // occupants now hidden leave for them.
+  void sync_presence_broadcast(Outbox& out);
 
   Jid jid_;
   ServiceOptions options_;

@@ -584,6 +584,48 @@ TEST_F(MucTest, TheRoomsArchiveHoldsWhatWasSaidUnderTheLiveStanzaIds) {
   EXPECT_EQ(stanza_error(*refused), "forbidden") << refused->raw;
 }
 
+// muc#roomconfig_presencebroadcast: in a room that broadcasts only moderators' presence, a
+// joiner sees the owner but not a participant, a participant's join reaches nobody, and
+// messages still reach everyone.
+TEST_F(MucTest, ARoomBroadcastingOnlyModeratorsHidesParticipantsButNotTheirMessages) {
+  auto alice = client("alice", "bcast");
+  auto bob = client("bob", "bcast");
+  auto carol = client("carol", "bcast");
+  const std::string room = room_jid("quiet");
+  auto self = join(*alice, room, "Alice");
+  ASSERT_TRUE(self && has_status(*self, 201));
+  auto r = owner_iq(*alice, room, "set",
+                    "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>"
+                    "http://jabber.org/protocol/muc#roomconfig</value></field><field "
+                    "var='muc#roomconfig_presencebroadcast'><value>moderator</value></field></x>");
+  ASSERT_TRUE(r && r->attr("type") == "result") << (r ? r->raw : "no reply");
+  // The owner form says so.
+  auto form = owner_iq(*alice, room, "get", "");
+  ASSERT_TRUE(form && form->attr("type") == "result");
+  EXPECT_NE(form->raw.find("muc#roomconfig_presencebroadcast"), std::string::npos) << form->raw;
+
+  auto bob_self = join(*bob, room, "Bob");
+  ASSERT_TRUE(bob_self && bob_self->attr("type") != "error");
+  EXPECT_TRUE(bob->has(presence_from(room + "/Alice"))) << "the owner's presence is broadcast";
+  auto carol_self = join(*carol, room, "Carol");
+  ASSERT_TRUE(carol_self && carol_self->attr("type") != "error");
+  ASSERT_TRUE(subject(*carol, room));
+  EXPECT_TRUE(carol->has(presence_from(room + "/Alice")));
+
+  say(*bob, room, "from bob");
+  ASSERT_TRUE(groupchat_from(*alice, room + "/Bob", "from bob"));
+  ASSERT_TRUE(groupchat_from(*carol, room + "/Bob", "from bob"));
+  // Sentinel: the room handles in order, so once Alice's own later message has come back to
+  // each of them, any presence of Bob or Carol would have come before it.
+  say(*alice, room, "sentinel");
+  for (auto* c : {alice.get(), bob.get(), carol.get()})
+    ASSERT_TRUE(groupchat_from(*c, room + "/Alice", "sentinel"));
+  EXPECT_FALSE(alice->has(presence_from(room + "/Bob"))) << "a participant's join is not broadcast";
+  EXPECT_FALSE(alice->has(presence_from(room + "/Carol")));
+  EXPECT_FALSE(carol->has(presence_from(room + "/Bob"))) << "the joiner got a hidden occupant";
+  EXPECT_FALSE(bob->has(presence_from(room + "/Carol")));
+}
+
 TEST_F(MucTest, SlixmppCreatesJoinsAndChatsWithItsMucPlugin) {
   auto r = run_slixmpp(
       server(), "muc.py",
