@@ -1,6 +1,10 @@
 // What rooms of a thousand members need beyond XEP-0045's basics (issue 5): presence broadcast
 // by role (muc#roomconfig_presencebroadcast, so that one join does not cost a presence per
-// occupant). Part of Room (room.h).
+// occupant) and group messages for members who are not joined (membership is the
+// affiliation, not presence: a phone that was asleep misses nothing). Part of Room (room.h).
+#include <algorithm>
+#include <unordered_set>
+
 #include "room.h"
 
 namespace parley::muc {
@@ -51,6 +55,46 @@ void Room::sync_presence_broadcast(Outbox& out) {
       if (&viewer != &o)
         for (const auto& s : viewer.sessions)
           out.push_back(presence_for(o, viewer, s.jid, {}, *type, {}));
+  }
+}
+
+// --- Members who are not in the room --------------------------------------------------------
+
+namespace {
+
+// What a member would want to read later: a body, or an end-to-end encrypted payload that a
+// client may send without a <body/> fallback (OMEMO, OpenPGP).
+bool worth_keeping(const xml::Element& m) {
+  if (m.child("body")) return true;
+  for (const auto* c : m.children()) {
+    const auto& ns = c->xmlns();
+    if ((c->name() == "encrypted" &&
+         (ns == "eu.siacs.conversations.axolotl" || ns == "urn:xmpp:omemo:2")) ||
+        (c->name() == "openpgp" && ns == "urn:xmpp:openpgp:0"))
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+// Only members-only rooms: there the affiliation is the membership (a closed group), so each
+// member is owed every message. In an open room a member affiliation is a reserved nick or a
+// voice grant rather than a subscription, and copying every message to it would surprise.
+// The copy is the message as broadcast (the room's stanza-id, the occupant-id), addressed to
+// the member's bare JID; the room sends groupchat to bare JIDs for nothing else, which is how
+// the module (muc.cpp, GroupMessageForAbsentMember) and the offline module tell these copies.
+void Room::to_absent_members(const xml::Element& message, Outbox& out) const {
+  if (!settings_.members_only || !worth_keeping(message)) return;
+  std::unordered_set<std::string> joined;
+  joined.reserve(occupants_.size());
+  for (const auto& o : occupants_) joined.insert(o.bare.str());
+  for (const auto& [key, a] : affiliations_) {
+    if (a.affiliation < Affiliation::Member || !a.jid.has_local() || a.jid.has_resource()) continue;
+    if (joined.count(key)) continue;
+    auto copy = std::make_shared<xml::Element>(message);
+    copy->set("to", a.jid.str());
+    out.push_back(std::move(copy));
   }
 }
 

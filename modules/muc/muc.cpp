@@ -20,6 +20,7 @@
 
 #include "core/log.h"
 #include "core/module.h"
+#include "events.h"
 #include "modules/mam/service.h"
 #include "room.h"
 #include "room_store.h"
@@ -303,7 +304,24 @@ struct Service {
       a.listed = a.room->listed();
       a.name = a.room->settings().name;
     }
-    for (auto& s : out) server.router().route(std::move(s));
+    for (auto& s : out) {
+      if (for_absent_member(a.jid, *s) && !notify_absent_member(a.jid, s)) continue;
+      server.router().route(std::move(s));
+    }
+  }
+
+  // The room sends groupchat to a bare JID only as the copy for a member who is not joined
+  // (Room::to_absent_members); everything else it sends an occupant goes to a full JID.
+  static bool for_absent_member(const Jid& room, const xml::Element& s) {
+    if (s.name() != "message" || s.get("type") != "groupchat") return false;
+    auto to = Jid::parse(s.get("to"));
+    return to && !to->has_resource() && to->has_local() && to->bare() != room;
+  }
+
+  // muc::GroupMessageForAbsentMember (events.h); false when a handler stopped the copy.
+  bool notify_absent_member(const Jid& room, const std::shared_ptr<xml::Element>& s) {
+    muc::GroupMessageForAbsentMember e{server, room, Jid::parse(s->get("to"))->bare(), s};
+    return !server.hooks().fire(e).stopped;
   }
 
   // The room leaves memory (destroyed, empty and temporary, or never existed); a stanza that

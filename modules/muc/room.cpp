@@ -532,6 +532,7 @@ void Room::groupchat(const xml::Element& m, Occupant& o, Outbox& out, SysTime no
     while (history_.size() > keep) history_.pop_front();
   }
   to_all(*copy, out);
+  to_absent_members(*copy, out);
 }
 
 void Room::private_message(const xml::Element& m, Occupant& o, const std::string& nick,

@@ -197,7 +197,8 @@ class Room {
   void persist() const;
   void persist_affiliation(const Jid& who) const;
 
-  // large_rooms.cpp: presence broadcast by role (muc#roomconfig_presencebroadcast).
+  // large_rooms.cpp: presence broadcast by role (muc#roomconfig_presencebroadcast) and group
+  // messages for members who are not in the room.
   bool broadcasts(Role role) const;
   // What the other occupants get of `o`'s presence of `type` ("" or "unavailable"): nothing,
   // or the type to send them; keeps `o.shown` true exactly while they see `o` as present.
@@ -205,6 +206,9 @@ class Room {
   // After muc#roomconfig_presencebroadcast changed: occupants now shown appear to the others,
   // occupants now hidden leave for them.
   void sync_presence_broadcast(Outbox& out);
+  // A copy of the groupchat `message` (as broadcast) to the bare JID of every member, admin and
+  // owner of a members-only room who has no session in it.
+  void to_absent_members(const xml::Element& message, Outbox& out) const;
 
   Jid jid_;
   ServiceOptions options_;

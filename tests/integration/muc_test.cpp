@@ -728,5 +728,106 @@ TEST_P(MucPersistence, APersistentRoomSurvivesARestartAndLoadsOnFirstUse) {
   EXPECT_EQ(s.stop(), 0) << s.log();
 }
 
+// Members who are not joined (issue 5): in a members-only room every group message also goes
+// to each member with no session in the room, as an offline message when the member has no
+// available resource — delivered at login, in order, with the room's stanza-id and <delay/>.
+// A member who is online but not joined gets nothing (the archive is there when they open the
+// room); a non-member gets nothing.
+class MucMembersTest : public ServerSuite<MucMembersTest> {
+ public:
+  static ServerOptions options() {
+    auto o = with_users({"owner", "asleep", "online", "outsider"});
+    o.modules.push_back("offline");
+    o.modules.push_back("muc");
+    return o;
+  }
+};
+
+TEST_F(MucMembersTest, AMemberWhoIsAwayGetsTheGroupMessagesAtLoginAndOthersNothing) {
+  auto owner = client("owner", "desk");
+  auto online = client("online", "desk");
+  ASSERT_TRUE(go_online(*online));
+  const std::string room = room_jid("family");
+  ASSERT_TRUE(MucTest::join(*owner, room, "Owner"));
+  auto r = MucTest::owner_iq(*owner, room, "set",
+                             config_form({{"membersonly", "1"}, {"persistentroom", "1"}}));
+  ASSERT_TRUE(r && r->attr("type") == "result") << (r ? r->raw : "no reply");
+  for (const std::string who : {"asleep", "online"}) {
+    auto m =
+        owner->iq("<iq type='set' to='" + room + "' id='m-" + who + "'><query xmlns='" + kMucAdmin +
+                  "'><item affiliation='member' jid='" + who + "@" + kHost + "'/></query></iq>");
+    ASSERT_TRUE(m && m->attr("type") == "result") << (m ? m->raw : "no reply");
+  }
+
+  std::vector<std::string> ids;
+  for (int i = 1; i <= 3; ++i) {
+    MucTest::say(*owner, room, "news " + std::to_string(i));
+    auto m = MucTest::groupchat_from(*owner, room + "/Owner", "news " + std::to_string(i));
+    ASSERT_TRUE(m && m->child("stanza-id", kSid)) << (m ? m->raw : "no echo");
+    ids.push_back(m->child("stanza-id", kSid)->attr("id"));
+  }
+  EXPECT_FALSE(owner->has([](const Node& n) { return n.attr("type") == "error"; }))
+      << "the room got a bounce";
+
+  // Online, not joined: nothing. Sentinel: an invitation the room sends after the messages.
+  owner->send("<message to='" + room + "'><x xmlns='" + kMucUser + "'><invite to='online@" + kHost +
+              "'/></x></message>");
+  ASSERT_TRUE(online->wait_for([&](const Node& n) {
+    const Node* x = n.child("x", kMucUser);
+    return n.name == "message" && n.attr("from") == room && x && x->child("invite", kMucUser);
+  }));
+  EXPECT_FALSE(online->has([&](const Node& n) { return n.attr("type") == "groupchat"; }))
+      << "an online member who is not joined got a group message";
+
+  // Sentinels for the accounts that are away: a chat message stored after the group messages.
+  for (const std::string who : {"asleep", "outsider"})
+    owner->send("<message to='" + who + "@" + kHost + "' type='chat' id='after-" + who +
+                "'><body>after</body></message>");
+  settle(*owner);
+
+  // Never logged in since being made a member: everything, in order, at initial presence.
+  auto asleep = client("asleep", "phone");
+  ASSERT_TRUE(go_online(*asleep));
+  ASSERT_TRUE(asleep->wait_for([](const Node& n) { return n.attr("id") == "after-asleep"; }));
+  std::vector<const Node*> got;
+  for (const auto& n : asleep->received())
+    if (n.name == "message" && n.attr("type") == "groupchat") got.push_back(&n);
+  ASSERT_EQ(got.size(), 3u);
+  for (size_t i = 0; i < got.size(); ++i) {
+    const Node& m = *got[i];
+    EXPECT_EQ(m.attr("from"), room + "/Owner");
+    ASSERT_TRUE(m.child("body"));
+    EXPECT_EQ(m.child("body")->text, "news " + std::to_string(i + 1));
+    const Node* sid = m.child("stanza-id", kSid);
+    ASSERT_TRUE(sid) << m.raw;
+    EXPECT_EQ(sid->attr("by"), room);
+    EXPECT_EQ(sid->attr("id"), ids[i]);
+    EXPECT_TRUE(m.child("delay", kDelay)) << m.raw;
+  }
+
+  // A non-member: nothing before its own sentinel.
+  auto outsider = client("outsider", "phone");
+  ASSERT_TRUE(go_online(*outsider));
+  ASSERT_TRUE(outsider->wait_for([](const Node& n) { return n.attr("id") == "after-outsider"; }));
+  EXPECT_FALSE(outsider->has([](const Node& n) { return n.attr("type") == "groupchat"; }));
+
+  // The online member logs out: from then on the messages wait for it. (Unavailable first,
+  // and a ping after it, so the server has seen it before the next message.)
+  online->send("<presence type='unavailable'/>");
+  settle(*online);
+  online->disconnect();
+  MucTest::say(*owner, room, "while you were out");
+  ASSERT_TRUE(MucTest::groupchat_from(*owner, room + "/Owner", "while you were out"));
+  auto back = client("online", "laptop");
+  ASSERT_TRUE(go_online(*back));
+  auto missed = back->wait_for([](const Node& n) {
+    const Node* b = n.child("body");
+    return n.attr("type") == "groupchat" && b && b->text == "while you were out";
+  });
+  ASSERT_TRUE(missed);
+  EXPECT_TRUE(missed->child("delay", kDelay));
+  EXPECT_EQ(missed->child("stanza-id", kSid)->attr("by"), room);
+}
+
 }  // namespace
 }  // namespace parley::it

@@ -650,5 +650,34 @@ TEST_F(MucRoom, ChangingTheBroadcastRolesShowsAndHidesWhoIsThere) {
   EXPECT_EQ(show[0]->get("type"), "");
 }
 
+TEST_F(MucRoom, MembersWhoAreNotJoinedGetACopyAtTheirBareJid) {
+  const std::string crone = "crone@example.com/desktop", wicca = "wiccarocks@example.com/laptop";
+  join(crone, "firstwitch");
+  owner_set(crone, "<x xmlns='jabber:x:data' type='submit'>" +
+                       field("muc#roomconfig_membersonly", "1") + "</x>");
+  admin_set(crone, "<item affiliation='member' jid='wiccarocks@example.com'/>");
+  admin_set(crone, "<item affiliation='member' jid='hecate@example.com'/>");
+  admin_set(crone, "<item affiliation='outcast' jid='hag66@example.com'/>");
+  join(wicca, "secondwitch");
+  auto out = say(crone, "hello");
+  ASSERT_EQ(out.size(), 3u);  // the two sessions, and hecate, who is not joined
+  auto copy = to(out, "hecate@example.com");
+  ASSERT_EQ(copy.size(), 1u);
+  EXPECT_EQ(copy[0]->get("type"), "groupchat");
+  EXPECT_EQ(copy[0]->get("from"), kRoom + "/firstwitch");
+  EXPECT_TRUE(xep::sid::find_stanza_id(*copy[0], kRoom));
+  EXPECT_EQ(xep::sid::find_stanza_id(*copy[0], kRoom)->id,
+            xep::sid::find_stanza_id(*to(out, wicca).at(0), kRoom)->id);
+  EXPECT_TRUE(to(out, "wiccarocks@example.com").empty());  // joined: it has the live one
+  // A subject change is not a message of the conversation.
+  auto subject = send("<message type='groupchat' from='" + crone + "' to='" + kRoom +
+                      "'><subject>news</subject></message>");
+  EXPECT_TRUE(to(subject, "hecate@example.com").empty());
+  // In an open room members get nothing when they are away.
+  owner_set(crone, "<x xmlns='jabber:x:data' type='submit'>" +
+                       field("muc#roomconfig_membersonly", "0") + "</x>");
+  EXPECT_TRUE(to(say(crone, "open now"), "hecate@example.com").empty());
+}
+
 }  // namespace
 }  // namespace parley::muc
