@@ -1,7 +1,8 @@
 // What rooms of a thousand members need beyond XEP-0045's basics (issue 5): presence broadcast
 // by role (muc#roomconfig_presencebroadcast, so that one join does not cost a presence per
-// occupant) and group messages for members who are not joined (membership is the
-// affiliation, not presence: a phone that was asleep misses nothing). Part of Room (room.h).
+// occupant), group messages for members who are not joined (membership is the affiliation,
+// not presence: a phone that was asleep misses nothing), and the join history of a room that
+// was unloaded while idle (given back from its archive). Part of Room (room.h).
 #include <algorithm>
 #include <unordered_set>
 
@@ -96,6 +97,18 @@ void Room::to_absent_members(const xml::Element& message, Outbox& out) const {
     copy->set("to", a.jid.str());
     out.push_back(std::move(copy));
   }
+}
+
+// --- History of a room loaded again ---------------------------------------------------------
+
+size_t Room::history_capacity() const {
+  return static_cast<size_t>(std::max(0, std::min(settings_.history_length, options_.max_history)));
+}
+
+void Room::restore_history(std::vector<HistoryEntry> entries) {
+  const size_t keep = history_capacity();
+  for (auto& e : entries) history_.push_back(std::move(e));
+  while (history_.size() > keep) history_.pop_front();
 }
 
 }  // namespace parley::muc

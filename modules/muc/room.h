@@ -125,6 +125,12 @@ class Room {
   Affiliation affiliation(const Jid& real) const;
   StoredRoom stored() const;
 
+  // large_rooms.cpp. A room loaded from the store gets back its join history from its
+  // archive (the newest last); entries beyond the history length are dropped.
+  void restore_history(std::vector<HistoryEntry> entries);
+  // How many messages of history a joiner may get: what restore_history needs.
+  size_t history_capacity() const;
+
  private:
   struct Session {
     Jid jid;                                 // real full JID

@@ -9,6 +9,7 @@
 // sent in order, so once a later stanza from the room has arrived, an earlier one would have.
 #include <algorithm>
 #include <set>
+#include <thread>
 
 #include "common.h"
 
@@ -827,6 +828,61 @@ TEST_F(MucMembersTest, AMemberWhoIsAwayGetsTheGroupMessagesAtLoginAndOthersNothi
   ASSERT_TRUE(missed);
   EXPECT_TRUE(missed->child("delay", kDelay));
   EXPECT_EQ(missed->child("stanza-id", kSid)->attr("by"), room);
+}
+
+// Idle persistent rooms leave memory (idle_unload) and come back as they were, with their
+// join history read from the room's archive.
+TEST_P(MucPersistence, AnIdleRoomUnloadsAndComesBackWithItsHistory) {
+  auto o = with_users({"alice", "bob"}, backend_options());
+  o.modules.push_back("muc");
+  o.module_options["muc"] = {{"idle_unload", "1s"}};
+  ServerProcess s(o);
+  ASSERT_TRUE(s.start()) << s.error();
+  auto alice = std::make_unique<StropheClient>("alice@" + kHost + "/one", kPassword, s.c2s_port());
+  alice->connect();
+  const std::string room = room_jid("sleepy");
+  ASSERT_TRUE(MucTest::join(*alice, room, "Alice"));
+  auto r = MucTest::owner_iq(*alice, room, "set",
+                             config_form({{"persistentroom", "1"}, {"roomname", "Sleepy"}}));
+  ASSERT_TRUE(r && r->attr("type") == "result") << (r ? r->raw : "no reply");
+  for (int i = 1; i <= 3; ++i) {
+    MucTest::say(*alice, room, "said " + std::to_string(i));
+    ASSERT_TRUE(MucTest::groupchat_from(*alice, room + "/Alice", "said " + std::to_string(i)));
+  }
+  alice->send("<presence to='" + room + "/Alice' type='unavailable'/>");
+  ASSERT_TRUE(alice->wait_for(presence_from(room + "/Alice", "unavailable")));
+
+  // The room is unloaded once idle (the metric counts it); polled, with a bound.
+  auto unloaded = [&] {
+    auto m = s.ctl({"metrics"});
+    return m.output.find("parley_muc_rooms_unloaded_total 1") != std::string::npos;
+  };
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!unloaded() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE(unloaded()) << s.ctl({"metrics"}).output;
+
+  auto bob = std::make_unique<StropheClient>("bob@" + kHost + "/one", kPassword, s.c2s_port());
+  bob->connect();
+  auto self = MucTest::join(*bob, room, "Bob");
+  ASSERT_TRUE(self && self->attr("type") != "error") << (self ? self->raw : "no reply");
+  EXPECT_FALSE(has_status(*self, 201)) << "the room was not created anew: " << self->raw;
+  ASSERT_TRUE(MucTest::subject(*bob, room));
+  std::vector<std::string> history;
+  for (const auto& n : bob->received())
+    if (n.name == "message" && n.child("body") && n.child("delay", kDelay)) {
+      history.push_back(n.child("body")->text);
+      EXPECT_EQ(n.child("delay", kDelay)->attr("from"), room);
+      EXPECT_TRUE(n.child("stanza-id", kSid)) << n.raw;
+    }
+  EXPECT_EQ(history, (std::vector<std::string>{"said 1", "said 2", "said 3"}));
+  // Still persistent and named as before.
+  auto info =
+      bob->iq("<iq type='get' to='" + room + "' id='ri'><query xmlns='" + kDiscoInfo + "'/></iq>");
+  ASSERT_TRUE(info && info->attr("type") == "result");
+  EXPECT_NE(info->raw.find("muc_persistent"), std::string::npos) << info->raw;
+  EXPECT_NE(info->raw.find("Sleepy"), std::string::npos) << info->raw;
+  EXPECT_EQ(s.stop(), 0) << s.log();
 }
 
 }  // namespace

@@ -679,5 +679,23 @@ TEST_F(MucRoom, MembersWhoAreNotJoinedGetACopyAtTheirBareJid) {
   EXPECT_TRUE(to(say(crone, "open now"), "hecate@example.com").empty());
 }
 
+TEST_F(MucRoom, RestoredHistoryIsServedToJoiners) {
+  open_room();
+  std::vector<HistoryEntry> h;
+  for (int i = 0; i < 30; ++i)
+    h.push_back({std::make_shared<xml::Element>(
+                     xml("<message xmlns='jabber:client' type='groupchat' from='" + kRoom +
+                         "/firstwitch'><body>" + std::to_string(i) + "</body></message>")),
+                 now - std::chrono::minutes(30 - i), 100});
+  EXPECT_EQ(room.history_capacity(), 20u);
+  room.restore_history(std::move(h));
+  std::vector<std::string> bodies;
+  for (const auto& m : to(join("hag66@example.com/pda", "thirdwitch"), "hag66@example.com/pda"))
+    if (m->child("body")) bodies.push_back(m->child_text("body"));
+  ASSERT_EQ(bodies.size(), 20u);  // default_history
+  EXPECT_EQ(bodies.front(), "10");
+  EXPECT_EQ(bodies.back(), "29");
+}
+
 }  // namespace
 }  // namespace parley::muc
