@@ -805,6 +805,19 @@ TEST_F(MucMembersTest, AMemberWhoIsAwayGetsTheGroupMessagesAtLoginAndOthersNothi
     EXPECT_EQ(sid->attr("id"), ids[i]);
     EXPECT_TRUE(m.child("delay", kDelay)) << m.raw;
   }
+  // The member's own archive keeps the chat message, not the room's copies (the room's
+  // archive has those).
+  auto own =
+      asleep->iq("<iq type='set' id='own'><query xmlns='urn:xmpp:mam:2' queryid='own'/></iq>");
+  ASSERT_TRUE(own && own->attr("type") == "result") << (own ? own->raw : "no reply");
+  std::vector<std::string> archived;
+  for (const auto& n : asleep->received()) {
+    const Node* res = n.child("result", "urn:xmpp:mam:2");
+    const Node* fwd = res ? res->child("forwarded", "urn:xmpp:forward:0") : nullptr;
+    const Node* msg = fwd ? fwd->child("message") : nullptr;
+    if (res && res->attr("queryid") == "own" && msg) archived.push_back(msg->attr("type"));
+  }
+  EXPECT_EQ(archived, (std::vector<std::string>{"chat"}));
 
   // A non-member: nothing before its own sentinel.
   auto outsider = client("outsider", "phone");
