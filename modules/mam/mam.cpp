@@ -358,6 +358,29 @@ class Service : public ArchiveService {
         });
   }
 
+  void recent(const Jid& owner, size_t n, std::function<void(std::vector<Recent>)> done) override {
+    const Jid bare = owner.bare();
+    st_->server.db().post(bare.str(), [bare, n, done = std::move(done)](storage::Connection& c) {
+      std::vector<Recent> out;
+      try {
+        PageRequest last;  // XEP-0059 §2.5: an empty <before/> is the last page
+        last.max = static_cast<int64_t>(n);
+        last.before = "";
+        for (auto& m : ArchiveStore(c).query(bare, {}, last).messages) {
+          if (m.retracted_at) continue;
+          auto stanza = xep::load_element(m.stanza);
+          if (!stanza) continue;
+          out.push_back({m.id, m.timestamp, std::shared_ptr<xml::Element>(std::move(stanza))});
+        }
+      } catch (const std::exception& ex) {
+        PLOG(Warn, "mam") << "reading the newest messages of " << bare.str()
+                          << " failed: " << ex.what();
+        out.clear();
+      }
+      done(std::move(out));
+    });
+  }
+
  private:
   StatePtr st_;
 };

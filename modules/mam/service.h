@@ -3,9 +3,12 @@
 // same store as the users' archives. A module that uses it lists "mam" in its depends().
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "jid/jid.h"
 #include "router/iq.h"
@@ -37,6 +40,16 @@ class ArchiveService {
   using Tombstone = std::function<std::optional<xml::Element>(const xml::Element& original)>;
   virtual void retract(const Jid& owner, const std::string& id, const std::string& by,
                        Tombstone tombstone, std::function<void(Retraction)> done) = 0;
+  struct Recent {
+    std::string id;         // the archive id (a room's stanza-id on the live message)
+    int64_t timestamp = 0;  // Unix milliseconds, when it was archived
+    std::shared_ptr<xml::Element> message;  // as appended (without the archive's stanza-id)
+  };
+  // The newest `n` messages of `owner`'s archive, oldest first, without retracted ones (a room
+  // loaded again gets its join history back). Read on `owner`'s database worker, after every
+  // append queued before; `done` runs there, always once (with nothing when the read failed).
+  virtual void recent(const Jid& owner, size_t n,
+                      std::function<void(std::vector<Recent>)> done) = 0;
 };
 
 }  // namespace parley::mam

@@ -60,6 +60,7 @@ void Room::apply_settings(RoomSettings next, Outbox& out) {
     if (before.logging != settings_.logging) code(settings_.logging ? 170 : 171);
     to_all(m, out);
   }
+  if (before.presence_broadcast != settings_.presence_broadcast) sync_presence_broadcast(out);
   if (settings_.members_only && !before.members_only) {  // §9.3: non-members leave, 322
     std::vector<Change> changes;
     for (const auto& o : occupants_)

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -20,13 +21,16 @@
 #include <unordered_map>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/module.h"
+#include "events.h"
 #include "modules/mam/service.h"
 #include "room.h"
 #include "room_store.h"
 #include "router/router.h"
 #include "router/stanza_events.h"
 #include "xep/disco.h"
+#include "xep/stanza_id.h"
 #include "xml/stanza.h"
 
 namespace parley {
@@ -53,6 +57,7 @@ struct RoomActor {
   };
   std::vector<Waiting> waiting;
   bool dead = false;  // on the strand: dropped from the registry, stanzas go round again
+  std::chrono::steady_clock::time_point used = std::chrono::steady_clock::now();  // on the strand
   bool listed = false;
   std::string name;
 };
@@ -149,7 +154,11 @@ struct Service {
   std::string secret;  // XEP-0421 occupant ids (random per start until rooms are stored)
   // Durable state (room_store.h) goes through here; null until the store is wired.
   std::shared_ptr<muc::Persistence> persistence;
-  std::shared_ptr<muc::Archive> archive;  // rooms' XEP-0313 archives (the mam module)
+  std::shared_ptr<muc::Archive> archive;     // rooms' XEP-0313 archives (the mam module)
+  std::shared_ptr<mam::ArchiveService> mam;  // the same, for the history of a room loaded again
+  std::chrono::milliseconds idle_unload{0};  // 0 = persistent rooms stay loaded
+  Metric* loaded_rooms = nullptr;            // gauge: rooms in memory
+  Metric* unloaded_rooms = nullptr;          // counter: idle persistent rooms unloaded
 
   std::mutex mutex;  // the registry; never held while a room runs or anything is routed
   std::unordered_map<std::string, std::shared_ptr<RoomActor>> rooms;  // by room bare JID
@@ -172,6 +181,7 @@ struct Service {
     auto& slot = rooms[room.str()];
     if (slot) return {slot, false};
     slot = std::make_shared<RoomActor>(server.io(), room);
+    if (loaded_rooms) loaded_rooms->set(static_cast<int64_t>(rooms.size()));
     return {slot, true};
   }
 
@@ -179,6 +189,7 @@ struct Service {
     std::lock_guard lock(mutex);
     auto it = rooms.find(room.str());
     if (it != rooms.end() && it->second == actor) rooms.erase(it);
+    if (loaded_rooms) loaded_rooms->set(static_cast<int64_t>(rooms.size()));
   }
 
   void reply(const xml::Element& iq, std::optional<xml::Element> payload = std::nullopt) {
@@ -266,13 +277,46 @@ struct Service {
       } catch (const std::exception& e) {
         PLOG(Error, "muc") << "loading room " << room.str() << " failed: " << e.what();
       }
-      asio::post(actor->strand, [self, actor, room, stored = std::move(stored)] {
+      // The join history of an archived room comes back from its archive (the room may have
+      // been unloaded while idle, or the server restarted), read after this on the same worker.
+      const size_t want = stored ? self->history_to_restore(*stored) : 0;
+      if (want == 0) return loaded(self, actor, room, std::move(stored), {});
+      self->mam->recent(room, want,
+                        [self, actor, room, stored](std::vector<mam::ArchiveService::Recent> r) {
+                          loaded(self, actor, room, stored, std::move(r));
+                        });
+    });
+  }
+
+  size_t history_to_restore(const muc::StoredRoom& stored) const {
+    auto settings = muc::deserialize(stored.config);
+    if (!mam || !settings || !settings->logging) return 0;
+    return static_cast<size_t>(
+        std::max(0, std::min(settings->history_length, options.max_history)));
+  }
+
+  // On the room's database worker: the room goes on on its strand.
+  static void loaded(const std::shared_ptr<Service>& self, const std::shared_ptr<RoomActor>& actor,
+                     const Jid& room, std::optional<muc::StoredRoom> stored,
+                     std::vector<mam::ArchiveService::Recent> recent) {
+    {
+      asio::post(actor->strand, [self, actor, room, stored = std::move(stored),
+                                 recent = std::move(recent)]() mutable {
         if (stored) {
           actor->room.emplace(room, self->options, self->secret, *stored, self->persistence);
           actor->room->set_archive(self->archive);
           actor->room->set_resume(self->resume_for(actor));
+          std::vector<muc::HistoryEntry> history;
+          for (auto& r : recent) {
+            xep::sid::add_stanza_id(*r.message, {r.id, room.str()});
+            const size_t chars = r.message->str().size();
+            history.push_back({std::move(r.message),
+                               muc::SysTime(std::chrono::milliseconds(r.timestamp)), chars});
+          }
+          actor->room->restore_history(std::move(history));
           PLOG(Debug, "muc") << "loaded room " << room.str();
         }
+        actor->used = std::chrono::steady_clock::now();
         actor->loading = false;
         auto waiting = std::move(actor->waiting);
         for (auto& w : waiting) {
@@ -283,7 +327,7 @@ struct Service {
           self->run(*actor, actor, std::move(w.stanza), w.from, w.to);
         }
       });
-    });
+    }
   }
 
   // On the actor's strand, once it is loaded.
@@ -311,6 +355,7 @@ struct Service {
     }
     muc::Outbox out;
     a.room->handle(*st, from, out, std::chrono::system_clock::now());
+    a.used = std::chrono::steady_clock::now();
     if (!a.room->alive()) {
       retire(a, actor);
     } else {
@@ -318,7 +363,48 @@ struct Service {
       a.listed = a.room->listed();
       a.name = a.room->settings().name;
     }
-    for (auto& s : out) server.router().route(std::move(s));
+    for (auto& s : out) {
+      if (for_absent_member(a.jid, *s) && !notify_absent_member(a.jid, s)) continue;
+      server.router().route(std::move(s));
+    }
+  }
+
+  // The room sends groupchat to a bare JID only as the copy for a member who is not joined
+  // (Room::to_absent_members); everything else it sends an occupant goes to a full JID.
+  static bool for_absent_member(const Jid& room, const xml::Element& s) {
+    if (s.name() != "message" || s.get("type") != "groupchat") return false;
+    auto to = Jid::parse(s.get("to"));
+    return to && !to->has_resource() && to->has_local() && to->bare() != room;
+  }
+
+  // muc::GroupMessageForAbsentMember (events.h); false when a handler stopped the copy.
+  bool notify_absent_member(const Jid& room, const std::shared_ptr<xml::Element>& s) {
+    muc::GroupMessageForAbsentMember e{server, room, Jid::parse(s->get("to"))->bare(), s};
+    return !server.hooks().fire(e).stopped;
+  }
+
+  // Persistent rooms nobody is in leave memory after `idle_unload` without a stanza; their
+  // state is in the store (written as it changed) and their history in their archive, so the
+  // next stanza loads them as they were. The check runs on each room's strand.
+  void unload_idle(const std::shared_ptr<Service>& self) {
+    if (idle_unload.count() <= 0) return;
+    std::vector<std::shared_ptr<RoomActor>> all;
+    {
+      std::lock_guard lock(mutex);
+      all.reserve(rooms.size());
+      for (const auto& [jid, actor] : rooms) all.push_back(actor);
+    }
+    const auto before = std::chrono::steady_clock::now() - idle_unload;
+    for (auto& actor : all)
+      asio::post(actor->strand, [self, actor, before] {
+        RoomActor& a = *actor;
+        if (a.dead || a.loading || !a.room || !a.waiting.empty() || a.used > before) return;
+        const Room& r = *a.room;
+        if (!r.alive() || !r.settings().persistent || r.locked() || r.occupant_count() > 0) return;
+        self->retire(a, actor);
+        if (self->unloaded_rooms) self->unloaded_rooms->inc();
+        PLOG(Debug, "muc") << "unloaded idle room " << a.jid.str();
+      });
   }
 
   // What a room handed off (room.h Later: to its archive) comes back on its strand. Weak: the
@@ -360,6 +446,8 @@ struct Muc {
     bool archive_by_default = true;
     double flood_rate = 2;  // messages a second, per occupant; 0 = no limit
     int flood_burst = 20;
+    muc::PresenceBroadcast presence_broadcast;
+    std::chrono::milliseconds idle_unload = std::chrono::minutes(10);
 
     static Config parse(const ConfigSection& s) {
       Config c;
@@ -380,6 +468,16 @@ struct Muc {
           c.flood_rate > 1'000'000)
         throw ConfigError(s.path() + ".flood_rate: expected a number of messages a second, >= 0");
       c.flood_burst = static_cast<int>(s.integer("flood_burst", 20, 0, 1'000'000));
+      if (s.has("presence_broadcast")) {
+        auto b = muc::presence_broadcast_from(s.strings("presence_broadcast"));
+        if (!b)
+          throw ConfigError(
+              s.path() + ".presence_broadcast: expected a list of moderator, participant, visitor");
+        c.presence_broadcast = *b;
+      }
+      c.idle_unload = s.duration("idle_unload", c.idle_unload);
+      if (c.idle_unload.count() < 0)
+        throw ConfigError(s.path() + ".idle_unload: must not be negative");
       auto create = s.one_of("create_rooms", "local", {"anyone", "admins", "local"});
       c.create_rooms = create == "anyone"   ? CreatePolicy::Anyone
                        : create == "admins" ? CreatePolicy::Admins
@@ -401,6 +499,20 @@ struct Muc {
     service->options.archive_by_default = config.archive_by_default;
     service->options.flood_rate = config.flood_rate;
     service->options.flood_burst = config.flood_burst;
+    service->options.presence_broadcast = config.presence_broadcast;
+    service->mam = ctx.service<mam::ArchiveService>();
+    service->idle_unload = config.idle_unload;
+    auto& metrics = ctx.server().metrics();
+    service->loaded_rooms =
+        &metrics.get("parley_muc_rooms_loaded", "", "gauge", "Group chat rooms in memory");
+    service->unloaded_rooms = &metrics.get("parley_muc_rooms_unloaded_total", "", "counter",
+                                           "Idle persistent rooms unloaded");
+    if (config.idle_unload.count() > 0) {
+      // Checked a few times per idle period, at most once a minute.
+      auto period = std::clamp<std::chrono::milliseconds>(
+          config.idle_unload / 4, std::chrono::milliseconds(100), std::chrono::minutes(1));
+      ctx.every(period, [service] { service->unload_idle(service); });
+    }
 
     auto handler = [service](StanzaToComponent& e) {
       service->dispatch(e.stanza, e.from, e.to, service);

@@ -147,6 +147,7 @@ Room::Room(Jid jid, ServiceOptions options, std::string secret, Jid creator,
       fresh_(true) {
   settings_.history_length = options_.max_history;
   settings_.logging = options_.archive_by_default;
+  settings_.presence_broadcast = options_.presence_broadcast;
   created_at_ = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::system_clock::now().time_since_epoch())
                     .count();
@@ -296,16 +297,20 @@ std::shared_ptr<xml::Element> Room::presence_for(const Occupant& o, const Occupa
   return p;
 }
 
-void Room::broadcast_presence(const Occupant& o, Outbox& out, const std::vector<int>& codes,
+void Room::broadcast_presence(Occupant& o, Outbox& out, const std::vector<int>& codes,
                               const std::vector<int>& self_codes, std::string_view type,
                               const Decorate& decorate) {
   std::vector<int> mine = codes;
   mine.insert(mine.end(), self_codes.begin(), self_codes.end());
   mine.push_back(110);
   std::sort(mine.begin(), mine.end());
+  const auto others = for_others(o, type);  // muc#roomconfig_presencebroadcast
   for (const auto& viewer : occupants_)
     for (const auto& s : viewer.sessions)
-      out.push_back(presence_for(o, viewer, s.jid, &viewer == &o ? mine : codes, type, decorate));
+      if (&viewer == &o)
+        out.push_back(presence_for(o, viewer, s.jid, mine, type, decorate));
+      else if (others)
+        out.push_back(presence_for(o, viewer, s.jid, codes, *others, decorate));
 }
 
 void Room::handle(const xml::Element& stanza, const Jid& from, Outbox& out, SysTime now) {
@@ -386,17 +391,19 @@ void Room::join(const xml::Element& p, const Jid& from, const std::string& nick,
   }
   // §7.2.3: the occupants already there, to the newcomer...
   for (const auto& q : occupants_)
-    if (&q != o) out.push_back(presence_for(q, *o, from, {}, {}, {}));
+    if (&q != o && q.shown) out.push_back(presence_for(q, *o, from, {}, {}, {}));
   // ... the newcomer to them (and to its own other sessions)...
   std::vector<int> self_codes{110};
   if (settings_.whois == Whois::Anyone) self_codes.push_back(100);
   if (settings_.logging && archive_) self_codes.push_back(170);
   if (creating) self_codes.push_back(201);
+  const auto others = for_others(*o, {});
   for (const auto& q : occupants_)
     for (const auto& s : q.sessions)
-      if (s.jid != from)
+      if (s.jid != from && (&q == o || others))
         out.push_back(presence_for(*o, q, s.jid,
-                                   &q == o ? std::vector<int>{110} : std::vector<int>{}, {}, {}));
+                                   &q == o ? std::vector<int>{110} : std::vector<int>{},
+                                   &q == o ? std::string_view{} : *others, {}));
   // ... and last its self-presence.
   out.push_back(presence_for(*o, *o, from, self_codes, {}, {}));
 
@@ -528,6 +535,7 @@ void Room::groupchat(const xml::Element& m, Occupant& o, Outbox& out, SysTime no
   }
   retract_own(*copy, o, now);  // XEP-0424 (moderation.cpp)
   to_all(*copy, out);
+  to_absent_members(*copy, out);
 }
 
 void Room::private_message(const xml::Element& m, Occupant& o, const std::string& nick,

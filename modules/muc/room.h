@@ -58,6 +58,7 @@ struct ServiceOptions {
   // flood_rate a second up to flood_burst (moderation.cpp). 0 in either = no limit.
   double flood_rate = 2;
   int flood_burst = 20;
+  PresenceBroadcast presence_broadcast;  // new rooms' muc#roomconfig_presencebroadcast
 };
 
 // Where a room's durable state goes (room_store.h). The room calls it, only for persistent
@@ -182,6 +183,12 @@ class Room {
   Affiliation affiliation(const Jid& real) const;
   StoredRoom stored() const;
 
+  // large_rooms.cpp. A room loaded from the store gets back its join history from its
+  // archive (the newest last); entries beyond the history length are dropped.
+  void restore_history(std::vector<HistoryEntry> entries);
+  // How many messages of history a joiner may get: what restore_history needs.
+  size_t history_capacity() const;
+
  private:
   struct Session {
     Jid jid;                                 // real full JID
@@ -193,6 +200,7 @@ class Room {
     Role role = Role::None;
     std::string id;                 // XEP-0421
     std::vector<Session> sessions;  // §7.2.6 several devices under one nick; back() = latest
+    bool shown = false;  // the other occupants were sent this occupant's available presence
   };
   // Adds to a presence's <x xmlns='muc#user'/> (its first child is the <item/>).
   using Decorate = std::function<void(xml::Element& x)>;
@@ -253,7 +261,7 @@ class Room {
   Role default_role(Affiliation a) const;
   bool sees_jids(const Occupant& viewer) const;
   // `o`'s presence to every session of every occupant (self-presence with 110 + `self_codes`).
-  void broadcast_presence(const Occupant& o, Outbox& out, const std::vector<int>& codes,
+  void broadcast_presence(Occupant& o, Outbox& out, const std::vector<int>& codes,
                           const std::vector<int>& self_codes, std::string_view type = {},
                           const Decorate& decorate = {});
   std::shared_ptr<xml::Element> presence_for(const Occupant& o, const Occupant& viewer,
@@ -267,6 +275,19 @@ class Room {
   xml::Element subject_message() const;
   void persist() const;
   void persist_affiliation(const Jid& who) const;
+
+  // large_rooms.cpp: presence broadcast by role (muc#roomconfig_presencebroadcast) and group
+  // messages for members who are not in the room.
+  bool broadcasts(Role role) const;
+  // What the other occupants get of `o`'s presence of `type` ("" or "unavailable"): nothing,
+  // or the type to send them; keeps `o.shown` true exactly while they see `o` as present.
+  std::optional<std::string_view> for_others(Occupant& o, std::string_view type);
+  // After muc#roomconfig_presencebroadcast changed: occupants now shown appear to the others,
+  // occupants now hidden leave for them.
+  void sync_presence_broadcast(Outbox& out);
+  // A copy of the groupchat `message` (as broadcast) to the bare JID of every member, admin and
+  // owner of a members-only room who has no session in it.
+  void to_absent_members(const xml::Element& message, Outbox& out) const;
 
   Jid jid_;
   ServiceOptions options_;

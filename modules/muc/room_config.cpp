@@ -68,6 +68,29 @@ std::string unescape(std::string_view v) {
 
 }  // namespace
 
+std::vector<std::string> to_strings(const PresenceBroadcast& b) {
+  std::vector<std::string> out;
+  if (b.moderator) out.emplace_back("moderator");
+  if (b.participant) out.emplace_back("participant");
+  if (b.visitor) out.emplace_back("visitor");
+  return out;
+}
+
+std::optional<PresenceBroadcast> presence_broadcast_from(const std::vector<std::string>& roles) {
+  PresenceBroadcast b{false, false, false};
+  for (const auto& r : roles) {
+    if (r == "moderator")
+      b.moderator = true;
+    else if (r == "participant")
+      b.participant = true;
+    else if (r == "visitor")
+      b.visitor = true;
+    else
+      return std::nullopt;
+  }
+  return b;
+}
+
 df::Form to_form(const RoomSettings& s, int max_history) {
   df::Form f = df::with_form_type(df::FormType::Form, std::string(kRoomConfigNs));
   f.title = "Room configuration";
@@ -108,6 +131,12 @@ df::Form to_form(const RoomSettings& s, int max_history) {
   }
   boolean(f, "enablelogging", "Archived", s.logging);
   boolean(f, "changesubject", "Occupants may change the subject", s.change_subject);
+  {
+    auto& field = f.add(var("presencebroadcast"), "list-multi", to_strings(s.presence_broadcast));
+    field.label = "Roles whose presence is broadcast";
+    field.options = {
+        {"Moderator", "moderator"}, {"Participant", "participant"}, {"Visitor", "visitor"}};
+  }
   return f;
 }
 
@@ -169,6 +198,12 @@ xep::Parsed<RoomSettings> apply_form(const df::Form& form, RoomSettings s, int m
         err = xep::ParseError{field.var + ": expected a number"};
       else
         s.history_length = std::min(*n, max_history);
+    } else if (name == "presencebroadcast") {
+      // list-multi: every value counts, none at all = nobody's presence is broadcast.
+      if (auto b = presence_broadcast_from(field.values))
+        s.presence_broadcast = *b;
+      else
+        err = xep::ParseError{field.var + ": expected moderator, participant or visitor"};
     } else if (name == "allowpm") {
       if (v == "anyone" || v == "participants" || v == "moderators" || v == "none")
         s.allow_pm = v;
@@ -208,6 +243,9 @@ std::string serialize(const RoomSettings& s) {
   put("allow_pm", s.allow_pm);
   put("logging", b(s.logging));
   put("change_subject", b(s.change_subject));
+  std::string roles;
+  for (const auto& r : to_strings(s.presence_broadcast)) roles += (roles.empty() ? "" : ",") + r;
+  put("presence_broadcast", roles);
   return out;
 }
 
@@ -253,6 +291,15 @@ std::optional<RoomSettings> deserialize(std::string_view text) {
       s.logging = on;
     else if (k == "change_subject")
       s.change_subject = on;
+    else if (k == "presence_broadcast") {  // absent in rows written before it: all roles
+      std::vector<std::string> roles;
+      for (size_t at = 0; at < v.size();) {
+        size_t comma = std::min(v.find(',', at), v.size());
+        if (comma > at) roles.push_back(v.substr(at, comma - at));
+        at = comma + 1;
+      }
+      s.presence_broadcast = presence_broadcast_from(roles).value_or(PresenceBroadcast{});
+    }
   }
   return s;
 }

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "xep/dataforms.h"
 #include "xep/parsed.h"
@@ -15,6 +16,19 @@ namespace parley::muc {
 inline constexpr std::string_view kRoomConfigNs = "http://jabber.org/protocol/muc#roomconfig";
 
 enum class Whois { Moderators, Anyone };  // muc#roomconfig_whois: semi-anonymous / non-anonymous
+
+// muc#roomconfig_presencebroadcast (list-multi of moderator, participant, visitor): the roles
+// whose presence the other occupants see. Every occupant always sees its own.
+struct PresenceBroadcast {
+  bool moderator = true;
+  bool participant = true;
+  bool visitor = true;
+  friend bool operator==(const PresenceBroadcast&, const PresenceBroadcast&) = default;
+};
+// "moderator", "participant", "visitor" in that order, the roles that are on.
+std::vector<std::string> to_strings(const PresenceBroadcast& b);
+// Unknown role names are nullopt (a form value or configuration that does not fit).
+std::optional<PresenceBroadcast> presence_broadcast_from(const std::vector<std::string>& roles);
 
 struct RoomSettings {
   std::string name;         // muc#roomconfig_roomname
@@ -28,10 +42,11 @@ struct RoomSettings {
   int max_users = 0;     // 0: no limit of the room's own (the service's max_occupants applies)
   Whois whois = Whois::Moderators;
   int history_length = 20;
-  bool allow_invites = false;       // occupants (not only admins) may invite
-  std::string allow_pm = "anyone";  // anyone | participants | moderators | none
-  bool logging = false;             // muc#roomconfig_enablelogging (archived, status 170)
-  bool change_subject = false;      // participants may change the subject
+  bool allow_invites = false;            // occupants (not only admins) may invite
+  std::string allow_pm = "anyone";       // anyone | participants | moderators | none
+  bool logging = false;                  // muc#roomconfig_enablelogging (archived, status 170)
+  bool change_subject = false;           // participants may change the subject
+  PresenceBroadcast presence_broadcast;  // muc#roomconfig_presencebroadcast
   friend bool operator==(const RoomSettings&, const RoomSettings&) = default;
 };
 

@@ -2,6 +2,13 @@
 // existing account with no available resource of non-negative priority is kept, and delivered
 // with an XEP-0203 <delay/> once a resource sends available presence with priority >= 0.
 //
+// One narrow addition (issue 5, group chats of members who are not joined): a groupchat message
+// from a service hosted on this server (a room's copy for one of its members, see
+// modules/muc/events.h) to a bare JID is kept the same way when the account has no available
+// resource, and dropped quietly when it has one (RFC 6121 §8.5.2.1.1 does not deliver
+// groupchat to a bare JID; the member reads the room's archive when they open the room). It is
+// never bounced back to the room.
+//
 // Everything for one account runs on that account's database worker, in order: storing,
 // delivering what was stored, and — while a delivery is under way — the messages that arrive
 // meanwhile, so that a message never overtakes an older stored one.
@@ -42,9 +49,9 @@ struct Delivered {
 // is never kept, store always is; otherwise a message carrying nothing but a chat state
 // (XEP-0085 §5.6) or nothing at all is pointless later. Receipts, markers and any other
 // payload are kept.
-bool worth_storing(const xml::Element& m) {
+bool worth_storing(const xml::Element& m, bool room_copy = false) {
   std::string_view type = m.get("type");
-  if (!type.empty() && type != "normal" && type != "chat") return false;
+  if (!type.empty() && type != "normal" && type != "chat" && !room_copy) return false;
   if (m.child("no-store", kHintsNs)) return false;
   if (m.child("store", kHintsNs)) return true;
   for (const auto& node : m.nodes()) {
@@ -57,28 +64,47 @@ bool worth_storing(const xml::Element& m) {
   return false;
 }
 
+// A groupchat message to a bare JID from a service of this server: a room's copy of a group
+// message for a member who is not joined (the room's <stanza-id/> on it).
+bool is_room_copy(Server& server, const xml::Element& m) {
+  if (m.get("type") != "groupchat") return false;
+  auto from = Jid::parse(m.get("from"));
+  return from && server.components().has(from->domain());
+}
+
 // The id that recognises the same message stored twice: the account's own archive id
 // (XEP-0359, set by the archive before us), or, for a message the archive did not keep, the
-// same stable id derived from the sender's id for it.
-std::string stanza_id_of(const xml::Element& m, const Jid& account) {
-  if (auto sid = xep::sid::find_stanza_id(m, account.str())) return sid->id;
+// same stable id derived from the sender's id for it; for a room's copy, the room's
+// stanza-id (the clients' own ids are only unique per sender).
+std::string stanza_id_of(const xml::Element& m, const Jid& account, bool room_copy = false) {
   auto from = Jid::parse(m.get("from"));
+  if (room_copy && from) {
+    if (auto sid = xep::sid::find_stanza_id(m, from->bare_str()))
+      return std::string(from->bare_str()) + " " + sid->id;
+  }
+  if (auto sid = xep::sid::find_stanza_id(m, account.str())) return sid->id;
   return from ? xep::sid::archive_id(m, from->bare_str(), account.str()) : std::string();
 }
 
-// The sessions a message to the bare JID goes to now (RFC 6121 §8.5.2.1.1), never `except`.
-std::vector<SessionPtr> recipients(Server& server, const Jid& bare, const xml::Element& m,
+// The sessions a message of `type` to the bare JID goes to now (RFC 6121 §8.5.2.1.1), never
+// `except`.
+std::vector<SessionPtr> recipients(Server& server, const Jid& bare, delivery::MessageType type,
                                    const Session* except = nullptr) {
   auto sessions = server.sessions().resources(bare);
   std::vector<delivery::Resource> resources;
   resources.reserve(sessions.size());
   for (const auto& s : sessions)
     resources.push_back({s->priority.load(), s->available.load() && s.get() != except});
-  auto plan = delivery::bare_message(delivery::message_type(m.get("type")), resources);
+  auto plan = delivery::bare_message(type, resources);
   std::vector<SessionPtr> out;
   if (plan.action == delivery::Action::Deliver)
     for (size_t i : plan.targets) out.push_back(sessions[i]);
   return out;
+}
+
+std::vector<SessionPtr> recipients(Server& server, const Jid& bare, const xml::Element& m,
+                                   const Session* except = nullptr) {
+  return recipients(server, bare, delivery::message_type(m.get("type")), except);
 }
 
 // The module's state and behaviour, shared by its handlers and by database work still queued
@@ -109,8 +135,10 @@ class Mailbox : public std::enable_shared_from_this<Mailbox> {
   // than `except`, a session that is ending) can take it now, else keep it, in one
   // group-committed write. `in_flight` is released once the message is delivered or committed
   // (the sender's XEP-0198 ack waits for that).
+  // A room's copy (`room_copy`) is never delivered: it is dropped when a resource would take
+  // a normal message now, kept otherwise, and never bounced.
   void deliver_or_store(const Jid& bare, std::shared_ptr<xml::Element> stanza, InFlight in_flight,
-                        SessionPtr except = nullptr) {
+                        SessionPtr except = nullptr, bool room_copy = false) {
     if (!stanza->has("from")) return;
     const int64_t received = now_ms();
     struct Outcome {
@@ -122,11 +150,18 @@ class Mailbox : public std::enable_shared_from_this<Mailbox> {
     server_.db().write(
         bare.str(),
         // Only database work here (it may run twice, Database::write); delivery is in `done`.
-        [self = shared_from_this(), this, bare, stanza, received, outcome,
-         except](storage::Connection& c) {
+        [self = shared_from_this(), this, bare, stanza, received, outcome, except,
+         room_copy](storage::Connection& c) {
           *outcome = Outcome{};
-          outcome->to = recipients(server_, bare, *stanza, except.get());
-          if (!outcome->to.empty()) return;
+          if (room_copy) {
+            if (!recipients(server_, bare, delivery::MessageType::Normal, except.get()).empty()) {
+              outcome->result = Result::Dropped;  // online, not in the room: it has the archive
+              return;
+            }
+          } else {
+            outcome->to = recipients(server_, bare, *stanza, except.get());
+            if (!outcome->to.empty()) return;
+          }
           // RFC 6121 §8.5.1: nothing is kept for an account that does not exist.
           if (!storage::AccountStore(c).exists(bare)) {
             outcome->result = Result::NoAccount;
@@ -136,24 +171,34 @@ class Mailbox : public std::enable_shared_from_this<Mailbox> {
           for (const auto& s : server_.sessions().resources(bare))
             s->state<Delivered>()->done = false;
           auto put = offline::OfflineStore(c).put(bare, received, xep::store_element(*stanza), max_,
-                                                  stanza_id_of(*stanza, bare));
+                                                  stanza_id_of(*stanza, bare, room_copy));
           outcome->result = put == offline::OfflineStore::Put::Full ? Result::Full : Result::Stored;
         },
-        [self = shared_from_this(), this, bare, stanza, outcome, in_flight](bool committed) {
+        [self = shared_from_this(), this, bare, stanza, outcome, in_flight,
+         room_copy](bool committed) {
           if (!outcome->to.empty()) {
             for (const auto& s : outcome->to) s->deliver(stanza);
           } else {
-            finish_store(bare, *stanza, committed ? outcome->result : Result::Failed);
+            finish_store(bare, *stanza, committed ? outcome->result : Result::Failed, room_copy);
           }
           end_job(bare);
         });
   }
 
-  enum class Result { Delivered, Stored, Full, NoAccount, Failed };
+  enum class Result { Delivered, Stored, Full, NoAccount, Failed, Dropped };
 
-  void finish_store(const Jid& bare, const xml::Element& stanza, Result result) {
+  void finish_store(const Jid& bare, const xml::Element& stanza, Result result,
+                    bool room_copy = false) {
+    if (room_copy && result != Result::Stored) {  // the room is told nothing
+      if (result == Result::Full || result == Result::Failed) {
+        PLOG(Info, "offline") << "a group message for " << bare.str() << " was not kept ("
+                              << (result == Result::Full ? "storage full" : "store failed") << ")";
+      }
+      return;
+    }
     switch (result) {
       case Result::Delivered:
+      case Result::Dropped:
         return;
       case Result::NoAccount:
         return server_.router().bounce(stanza, "service-unavailable");
@@ -167,7 +212,11 @@ class Mailbox : public std::enable_shared_from_this<Mailbox> {
         return server_.router().bounce(stanza, "service-unavailable", "offline storage full");
       case Result::Stored:
         // A resource that became available while this was stored gets it now.
-        if (!recipients(server_, bare, stanza).empty()) flush(bare);
+        if (!recipients(server_, bare,
+                        room_copy ? delivery::MessageType::Normal
+                                  : delivery::message_type(stanza.get("type")))
+                 .empty())
+          flush(bare);
         return;
     }
   }
@@ -244,6 +293,14 @@ struct Offline {
     ctx.feature("msgoffline", FeatureScope::Host);  // XEP-0160 §4 (service discovery)
 
     ctx.on<MessageToBare>(priority::kStore, [box, &server](MessageToBare& e) {
+      if (is_room_copy(server, *e.stanza)) {
+        const Jid bare = e.to.bare();
+        if (!worth_storing(*e.stanza, true)) return Flow::Stop;  // e.g. <no-store/>: dropped
+        if (!box->queued(bare) && !recipients(server, bare, delivery::MessageType::Normal).empty())
+          return Flow::Stop;  // online but not joined: quietly dropped (see the top)
+        box->deliver_or_store(bare, e.stanza, e.in_flight, nullptr, true);
+        return Flow::Stop;
+      }
       if (!worth_storing(*e.stanza)) return Flow::Continue;
       const Jid bare = e.to.bare();
       if (!box->queued(bare) && !recipients(server, bare, *e.stanza).empty())

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "../../modules/muc/admin.cpp"        // NOLINT(bugprone-suspicious-include)
+#include "../../modules/muc/large_rooms.cpp"  // NOLINT(bugprone-suspicious-include)
 #include "../../modules/muc/moderation.cpp"   // NOLINT(bugprone-suspicious-include)
 #include "../../modules/muc/room.cpp"         // NOLINT(bugprone-suspicious-include)
 #include "../../modules/muc/room_config.cpp"  // NOLINT(bugprone-suspicious-include)

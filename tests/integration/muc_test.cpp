@@ -9,6 +9,7 @@
 // sent in order, so once a later stanza from the room has arrived, an earlier one would have.
 #include <algorithm>
 #include <set>
+#include <thread>
 
 #include "common.h"
 
@@ -584,6 +585,48 @@ TEST_F(MucTest, TheRoomsArchiveHoldsWhatWasSaidUnderTheLiveStanzaIds) {
   EXPECT_EQ(stanza_error(*refused), "forbidden") << refused->raw;
 }
 
+// muc#roomconfig_presencebroadcast: in a room that broadcasts only moderators' presence, a
+// joiner sees the owner but not a participant, a participant's join reaches nobody, and
+// messages still reach everyone.
+TEST_F(MucTest, ARoomBroadcastingOnlyModeratorsHidesParticipantsButNotTheirMessages) {
+  auto alice = client("alice", "bcast");
+  auto bob = client("bob", "bcast");
+  auto carol = client("carol", "bcast");
+  const std::string room = room_jid("quiet");
+  auto self = join(*alice, room, "Alice");
+  ASSERT_TRUE(self && has_status(*self, 201));
+  auto r = owner_iq(*alice, room, "set",
+                    "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>"
+                    "http://jabber.org/protocol/muc#roomconfig</value></field><field "
+                    "var='muc#roomconfig_presencebroadcast'><value>moderator</value></field></x>");
+  ASSERT_TRUE(r && r->attr("type") == "result") << (r ? r->raw : "no reply");
+  // The owner form says so.
+  auto form = owner_iq(*alice, room, "get", "");
+  ASSERT_TRUE(form && form->attr("type") == "result");
+  EXPECT_NE(form->raw.find("muc#roomconfig_presencebroadcast"), std::string::npos) << form->raw;
+
+  auto bob_self = join(*bob, room, "Bob");
+  ASSERT_TRUE(bob_self && bob_self->attr("type") != "error");
+  EXPECT_TRUE(bob->has(presence_from(room + "/Alice"))) << "the owner's presence is broadcast";
+  auto carol_self = join(*carol, room, "Carol");
+  ASSERT_TRUE(carol_self && carol_self->attr("type") != "error");
+  ASSERT_TRUE(subject(*carol, room));
+  EXPECT_TRUE(carol->has(presence_from(room + "/Alice")));
+
+  say(*bob, room, "from bob");
+  ASSERT_TRUE(groupchat_from(*alice, room + "/Bob", "from bob"));
+  ASSERT_TRUE(groupchat_from(*carol, room + "/Bob", "from bob"));
+  // Sentinel: the room handles in order, so once Alice's own later message has come back to
+  // each of them, any presence of Bob or Carol would have come before it.
+  say(*alice, room, "sentinel");
+  for (auto* c : {alice.get(), bob.get(), carol.get()})
+    ASSERT_TRUE(groupchat_from(*c, room + "/Alice", "sentinel"));
+  EXPECT_FALSE(alice->has(presence_from(room + "/Bob"))) << "a participant's join is not broadcast";
+  EXPECT_FALSE(alice->has(presence_from(room + "/Carol")));
+  EXPECT_FALSE(carol->has(presence_from(room + "/Bob"))) << "the joiner got a hidden occupant";
+  EXPECT_FALSE(bob->has(presence_from(room + "/Carol")));
+}
+
 TEST_F(MucTest, SlixmppCreatesJoinsAndChatsWithItsMucPlugin) {
   auto r = run_slixmpp(
       server(), "muc.py",
@@ -683,6 +726,175 @@ TEST_P(MucPersistence, APersistentRoomSurvivesARestartAndLoadsOnFirstUse) {
   auto again = MucTest::join(*bob, gone, "Bob");
   ASSERT_TRUE(again);
   EXPECT_TRUE(has_status(*again, 201)) << again->raw;
+  EXPECT_EQ(s.stop(), 0) << s.log();
+}
+
+// Members who are not joined (issue 5): in a members-only room every group message also goes
+// to each member with no session in the room, as an offline message when the member has no
+// available resource — delivered at login, in order, with the room's stanza-id and <delay/>.
+// A member who is online but not joined gets nothing (the archive is there when they open the
+// room); a non-member gets nothing.
+class MucMembersTest : public ServerSuite<MucMembersTest> {
+ public:
+  static ServerOptions options() {
+    auto o = with_users({"owner", "asleep", "online", "outsider"});
+    o.modules.push_back("offline");
+    o.modules.push_back("muc");
+    return o;
+  }
+};
+
+TEST_F(MucMembersTest, AMemberWhoIsAwayGetsTheGroupMessagesAtLoginAndOthersNothing) {
+  auto owner = client("owner", "desk");
+  auto online = client("online", "desk");
+  ASSERT_TRUE(go_online(*online));
+  const std::string room = room_jid("family");
+  ASSERT_TRUE(MucTest::join(*owner, room, "Owner"));
+  auto r = MucTest::owner_iq(*owner, room, "set",
+                             config_form({{"membersonly", "1"}, {"persistentroom", "1"}}));
+  ASSERT_TRUE(r && r->attr("type") == "result") << (r ? r->raw : "no reply");
+  for (const std::string who : {"asleep", "online"}) {
+    auto m =
+        owner->iq("<iq type='set' to='" + room + "' id='m-" + who + "'><query xmlns='" + kMucAdmin +
+                  "'><item affiliation='member' jid='" + who + "@" + kHost + "'/></query></iq>");
+    ASSERT_TRUE(m && m->attr("type") == "result") << (m ? m->raw : "no reply");
+  }
+
+  std::vector<std::string> ids;
+  for (int i = 1; i <= 3; ++i) {
+    MucTest::say(*owner, room, "news " + std::to_string(i));
+    auto m = MucTest::groupchat_from(*owner, room + "/Owner", "news " + std::to_string(i));
+    ASSERT_TRUE(m && m->child("stanza-id", kSid)) << (m ? m->raw : "no echo");
+    ids.push_back(m->child("stanza-id", kSid)->attr("id"));
+  }
+  EXPECT_FALSE(owner->has([](const Node& n) { return n.attr("type") == "error"; }))
+      << "the room got a bounce";
+
+  // Online, not joined: nothing. Sentinel: an invitation the room sends after the messages.
+  owner->send("<message to='" + room + "'><x xmlns='" + kMucUser + "'><invite to='online@" + kHost +
+              "'/></x></message>");
+  ASSERT_TRUE(online->wait_for([&](const Node& n) {
+    const Node* x = n.child("x", kMucUser);
+    return n.name == "message" && n.attr("from") == room && x && x->child("invite", kMucUser);
+  }));
+  EXPECT_FALSE(online->has([&](const Node& n) { return n.attr("type") == "groupchat"; }))
+      << "an online member who is not joined got a group message";
+
+  // Sentinels for the accounts that are away: a chat message stored after the group messages.
+  for (const std::string who : {"asleep", "outsider"})
+    owner->send("<message to='" + who + "@" + kHost + "' type='chat' id='after-" + who +
+                "'><body>after</body></message>");
+  settle(*owner);
+
+  // Never logged in since being made a member: everything, in order, at initial presence.
+  auto asleep = client("asleep", "phone");
+  ASSERT_TRUE(go_online(*asleep));
+  ASSERT_TRUE(asleep->wait_for([](const Node& n) { return n.attr("id") == "after-asleep"; }));
+  std::vector<const Node*> got;
+  for (const auto& n : asleep->received())
+    if (n.name == "message" && n.attr("type") == "groupchat") got.push_back(&n);
+  ASSERT_EQ(got.size(), 3u);
+  for (size_t i = 0; i < got.size(); ++i) {
+    const Node& m = *got[i];
+    EXPECT_EQ(m.attr("from"), room + "/Owner");
+    ASSERT_TRUE(m.child("body"));
+    EXPECT_EQ(m.child("body")->text, "news " + std::to_string(i + 1));
+    const Node* sid = m.child("stanza-id", kSid);
+    ASSERT_TRUE(sid) << m.raw;
+    EXPECT_EQ(sid->attr("by"), room);
+    EXPECT_EQ(sid->attr("id"), ids[i]);
+    EXPECT_TRUE(m.child("delay", kDelay)) << m.raw;
+  }
+  // The member's own archive keeps the chat message, not the room's copies (the room's
+  // archive has those).
+  auto own =
+      asleep->iq("<iq type='set' id='own'><query xmlns='urn:xmpp:mam:2' queryid='own'/></iq>");
+  ASSERT_TRUE(own && own->attr("type") == "result") << (own ? own->raw : "no reply");
+  std::vector<std::string> archived;
+  for (const auto& n : asleep->received()) {
+    const Node* res = n.child("result", "urn:xmpp:mam:2");
+    const Node* fwd = res ? res->child("forwarded", "urn:xmpp:forward:0") : nullptr;
+    const Node* msg = fwd ? fwd->child("message") : nullptr;
+    if (res && res->attr("queryid") == "own" && msg) archived.push_back(msg->attr("type"));
+  }
+  EXPECT_EQ(archived, (std::vector<std::string>{"chat"}));
+
+  // A non-member: nothing before its own sentinel.
+  auto outsider = client("outsider", "phone");
+  ASSERT_TRUE(go_online(*outsider));
+  ASSERT_TRUE(outsider->wait_for([](const Node& n) { return n.attr("id") == "after-outsider"; }));
+  EXPECT_FALSE(outsider->has([](const Node& n) { return n.attr("type") == "groupchat"; }));
+
+  // The online member logs out: from then on the messages wait for it. (Unavailable first,
+  // and a ping after it, so the server has seen it before the next message.)
+  online->send("<presence type='unavailable'/>");
+  settle(*online);
+  online->disconnect();
+  MucTest::say(*owner, room, "while you were out");
+  ASSERT_TRUE(MucTest::groupchat_from(*owner, room + "/Owner", "while you were out"));
+  auto back = client("online", "laptop");
+  ASSERT_TRUE(go_online(*back));
+  auto missed = back->wait_for([](const Node& n) {
+    const Node* b = n.child("body");
+    return n.attr("type") == "groupchat" && b && b->text == "while you were out";
+  });
+  ASSERT_TRUE(missed);
+  EXPECT_TRUE(missed->child("delay", kDelay));
+  EXPECT_EQ(missed->child("stanza-id", kSid)->attr("by"), room);
+}
+
+// Idle persistent rooms leave memory (idle_unload) and come back as they were, with their
+// join history read from the room's archive.
+TEST_P(MucPersistence, AnIdleRoomUnloadsAndComesBackWithItsHistory) {
+  auto o = with_users({"alice", "bob"}, backend_options());
+  o.modules.push_back("muc");
+  o.module_options["muc"] = {{"idle_unload", "1s"}};
+  ServerProcess s(o);
+  ASSERT_TRUE(s.start()) << s.error();
+  auto alice = std::make_unique<StropheClient>("alice@" + kHost + "/one", kPassword, s.c2s_port());
+  alice->connect();
+  const std::string room = room_jid("sleepy");
+  ASSERT_TRUE(MucTest::join(*alice, room, "Alice"));
+  auto r = MucTest::owner_iq(*alice, room, "set",
+                             config_form({{"persistentroom", "1"}, {"roomname", "Sleepy"}}));
+  ASSERT_TRUE(r && r->attr("type") == "result") << (r ? r->raw : "no reply");
+  for (int i = 1; i <= 3; ++i) {
+    MucTest::say(*alice, room, "said " + std::to_string(i));
+    ASSERT_TRUE(MucTest::groupchat_from(*alice, room + "/Alice", "said " + std::to_string(i)));
+  }
+  alice->send("<presence to='" + room + "/Alice' type='unavailable'/>");
+  ASSERT_TRUE(alice->wait_for(presence_from(room + "/Alice", "unavailable")));
+
+  // The room is unloaded once idle (the metric counts it); polled, with a bound.
+  auto unloaded = [&] {
+    auto m = s.ctl({"metrics"});
+    return m.output.find("parley_muc_rooms_unloaded_total 1") != std::string::npos;
+  };
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!unloaded() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE(unloaded()) << s.ctl({"metrics"}).output;
+
+  auto bob = std::make_unique<StropheClient>("bob@" + kHost + "/one", kPassword, s.c2s_port());
+  bob->connect();
+  auto self = MucTest::join(*bob, room, "Bob");
+  ASSERT_TRUE(self && self->attr("type") != "error") << (self ? self->raw : "no reply");
+  EXPECT_FALSE(has_status(*self, 201)) << "the room was not created anew: " << self->raw;
+  ASSERT_TRUE(MucTest::subject(*bob, room));
+  std::vector<std::string> history;
+  for (const auto& n : bob->received())
+    if (n.name == "message" && n.child("body") && n.child("delay", kDelay)) {
+      history.push_back(n.child("body")->text);
+      EXPECT_EQ(n.child("delay", kDelay)->attr("from"), room);
+      EXPECT_TRUE(n.child("stanza-id", kSid)) << n.raw;
+    }
+  EXPECT_EQ(history, (std::vector<std::string>{"said 1", "said 2", "said 3"}));
+  // Still persistent and named as before.
+  auto info =
+      bob->iq("<iq type='get' to='" + room + "' id='ri'><query xmlns='" + kDiscoInfo + "'/></iq>");
+  ASSERT_TRUE(info && info->attr("type") == "result");
+  EXPECT_NE(info->raw.find("muc_persistent"), std::string::npos) << info->raw;
+  EXPECT_NE(info->raw.find("Sleepy"), std::string::npos) << info->raw;
   EXPECT_EQ(s.stop(), 0) << s.log();
 }
 

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <set>
+
 #include "../../modules/muc/admin.cpp"        // NOLINT(bugprone-suspicious-include)
+#include "../../modules/muc/large_rooms.cpp"  // NOLINT(bugprone-suspicious-include)
 #include "../../modules/muc/moderation.cpp"   // NOLINT(bugprone-suspicious-include)
 #include "../../modules/muc/room.cpp"         // NOLINT(bugprone-suspicious-include)
 #include "../../modules/muc/room_config.cpp"  // NOLINT(bugprone-suspicious-include)
@@ -798,6 +800,169 @@ TEST_F(MucModeration, FloodLimitsPerOccupantModeratorsExempt) {
   now += 1s;
   EXPECT_EQ(say("wiccarocks@example.com/laptop", "x").size(), 2u);
   EXPECT_EQ(condition(*say("wiccarocks@example.com/laptop", "x").at(0)), "policy-violation");
+}
+
+// --- large rooms (large_rooms.cpp) ----------------------------------------------------------
+
+TEST(MucRoomConfig, PresenceBroadcastInTheFormAndTheStore) {
+  RoomSettings s;
+  s.presence_broadcast = {true, false, false};
+  auto back = deserialize(serialize(s));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, s);
+  s.presence_broadcast = {false, false, false};  // nobody's presence
+  EXPECT_EQ(*deserialize(serialize(s)), s);
+  // Rows written before the setting existed broadcast every role.
+  auto old = deserialize("v=1\nname=old\nmembers_only=1\n");
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->presence_broadcast, PresenceBroadcast{});
+  // The owner form: a list-multi, every value counts.
+  df::Form f = df::with_form_type(df::FormType::Submit, std::string(kRoomConfigNs));
+  f.add("muc#roomconfig_presencebroadcast", "list-multi", {"moderator", "visitor"});
+  auto applied = apply_form(f, {}, 20);
+  ASSERT_TRUE(applied);
+  EXPECT_EQ(applied->presence_broadcast, (PresenceBroadcast{true, false, true}));
+  df::Form bad = df::with_form_type(df::FormType::Submit, std::string(kRoomConfigNs));
+  bad.add("muc#roomconfig_presencebroadcast", "list-multi", {"owner"});
+  EXPECT_FALSE(apply_form(bad, {}, 20));
+  auto form = to_form(RoomSettings{}, 20);
+  const df::Field* field = nullptr;
+  for (const auto& x : form.fields)
+    if (x.var == "muc#roomconfig_presencebroadcast") field = &x;
+  ASSERT_NE(field, nullptr);
+  EXPECT_EQ(field->type, "list-multi");
+  EXPECT_EQ(field->values, (std::vector<std::string>{"moderator", "participant", "visitor"}));
+}
+
+std::vector<std::shared_ptr<xml::Element>> presences(const Outbox& out) {
+  std::vector<std::shared_ptr<xml::Element>> r;
+  for (const auto& e : out)
+    if (e->name() == "presence") r.push_back(e);
+  return r;
+}
+
+TEST_F(MucRoom, OnlyTheBroadcastRolesPresenceReachesTheOthers) {
+  const std::string crone = "crone@example.com/desktop", wicca = "wiccarocks@example.com/laptop",
+                    hag = "hag66@example.com/pda";
+  join(crone, "firstwitch");
+  owner_set(crone, "<x xmlns='jabber:x:data' type='submit'>" +
+                       field("muc#roomconfig_presencebroadcast", "moderator") + "</x>");
+  // A participant joins: it sees the moderator and itself; nobody sees it.
+  auto out = join(wicca, "secondwitch");
+  EXPECT_TRUE(to(out, crone).empty());
+  auto mine = to(out, wicca);
+  ASSERT_EQ(mine.size(), 3u);  // firstwitch, self, subject
+  EXPECT_EQ(mine[0]->get("from"), kRoom + "/firstwitch");
+  EXPECT_EQ(codes(*mine[1]), (std::vector<std::string>{"110"}));
+  // A later joiner gets the occupant list of the broadcast roles only.
+  auto third = join(hag, "thirdwitch");
+  EXPECT_TRUE(to(third, wicca).empty());
+  EXPECT_TRUE(to(third, crone).empty());
+  auto theirs = presences(to(third, hag));
+  ASSERT_EQ(theirs.size(), 2u);
+  EXPECT_EQ(theirs[0]->get("from"), kRoom + "/firstwitch");
+  EXPECT_EQ(theirs[1]->get("from"), kRoom + "/thirdwitch");
+  // Messages reach everyone.
+  EXPECT_EQ(say(wicca, "hello").size(), 3u);
+  // A hidden occupant's update, nick change and leaving are for itself only.
+  auto update = send("<presence from='" + wicca + "' to='" + kRoom +
+                     "/secondwitch'><show>away</show></presence>");
+  ASSERT_EQ(update.size(), 1u);
+  EXPECT_EQ(update[0]->get("to"), wicca);
+  auto renamed = send("<presence from='" + wicca + "' to='" + kRoom + "/renamed'/>");
+  ASSERT_EQ(renamed.size(), 2u);  // unavailable 303, then the new nick
+  EXPECT_EQ(to(renamed, wicca).size(), 2u);
+  EXPECT_EQ(codes(*renamed[0]), (std::vector<std::string>{"110", "303"}));
+  auto gone = leave(wicca, "renamed");
+  ASSERT_EQ(gone.size(), 1u);
+  EXPECT_EQ(gone[0]->get("to"), wicca);
+  EXPECT_EQ(gone[0]->get("type"), "unavailable");
+  // The moderator's presence still reaches everyone.
+  auto away = send("<presence from='" + crone + "' to='" + kRoom +
+                   "/firstwitch'><show>dnd</show></presence>");
+  EXPECT_EQ(away.size(), 2u);
+  // Made a moderator, an occupant appears to the others; made a participant again, it leaves
+  // for them (so no client keeps a stale occupant).
+  auto up = presences(admin_set(crone, "<item nick='thirdwitch' role='moderator'/>"));
+  ASSERT_EQ(up.size(), 2u);
+  EXPECT_EQ(to(up, crone).at(0)->get("type"), "");
+  auto down = presences(admin_set(crone, "<item nick='thirdwitch' role='participant'/>"));
+  ASSERT_EQ(down.size(), 2u);
+  EXPECT_EQ(to(down, crone).at(0)->get("type"), "unavailable");
+  EXPECT_EQ(to(down, hag).at(0)->get("type"), "");  // itself: still there, as a participant
+  EXPECT_EQ(item(*to(down, hag).at(0))->get("role"), "participant");
+  // A kick of a hidden occupant: only the kicked one hears it.
+  auto kick = presences(admin_set(crone, "<item nick='thirdwitch' role='none'/>"));
+  ASSERT_EQ(kick.size(), 1u);
+  EXPECT_EQ(kick[0]->get("to"), hag);
+  EXPECT_EQ(codes(*kick[0]), (std::vector<std::string>{"110", "307"}));
+}
+
+TEST_F(MucRoom, ChangingTheBroadcastRolesShowsAndHidesWhoIsThere) {
+  open_room();
+  const std::string crone = "crone@example.com/desktop", wicca = "wiccarocks@example.com/laptop";
+  auto hide = presences(
+      owner_set(crone, "<x xmlns='jabber:x:data' type='submit'>" +
+                           field("muc#roomconfig_presencebroadcast", "moderator") + "</x>"));
+  ASSERT_EQ(hide.size(), 1u);
+  EXPECT_EQ(hide[0]->get("to"), crone);
+  EXPECT_EQ(hide[0]->get("from"), kRoom + "/secondwitch");
+  EXPECT_EQ(hide[0]->get("type"), "unavailable");
+  auto show = presences(owner_set(
+      crone,
+      "<x xmlns='jabber:x:data' type='submit'><field "
+      "var='muc#roomconfig_presencebroadcast'><value>moderator</value><value>participant</"
+      "value></field></x>"));
+  ASSERT_EQ(show.size(), 1u);
+  EXPECT_EQ(show[0]->get("to"), crone);
+  EXPECT_EQ(show[0]->get("type"), "");
+}
+
+TEST_F(MucRoom, MembersWhoAreNotJoinedGetACopyAtTheirBareJid) {
+  const std::string crone = "crone@example.com/desktop", wicca = "wiccarocks@example.com/laptop";
+  join(crone, "firstwitch");
+  owner_set(crone, "<x xmlns='jabber:x:data' type='submit'>" +
+                       field("muc#roomconfig_membersonly", "1") + "</x>");
+  admin_set(crone, "<item affiliation='member' jid='wiccarocks@example.com'/>");
+  admin_set(crone, "<item affiliation='member' jid='hecate@example.com'/>");
+  admin_set(crone, "<item affiliation='outcast' jid='hag66@example.com'/>");
+  join(wicca, "secondwitch");
+  auto out = say(crone, "hello");
+  ASSERT_EQ(out.size(), 3u);  // the two sessions, and hecate, who is not joined
+  auto copy = to(out, "hecate@example.com");
+  ASSERT_EQ(copy.size(), 1u);
+  EXPECT_EQ(copy[0]->get("type"), "groupchat");
+  EXPECT_EQ(copy[0]->get("from"), kRoom + "/firstwitch");
+  EXPECT_TRUE(xep::sid::find_stanza_id(*copy[0], kRoom));
+  EXPECT_EQ(xep::sid::find_stanza_id(*copy[0], kRoom)->id,
+            xep::sid::find_stanza_id(*to(out, wicca).at(0), kRoom)->id);
+  EXPECT_TRUE(to(out, "wiccarocks@example.com").empty());  // joined: it has the live one
+  // A subject change is not a message of the conversation.
+  auto subject = send("<message type='groupchat' from='" + crone + "' to='" + kRoom +
+                      "'><subject>news</subject></message>");
+  EXPECT_TRUE(to(subject, "hecate@example.com").empty());
+  // In an open room members get nothing when they are away.
+  owner_set(crone, "<x xmlns='jabber:x:data' type='submit'>" +
+                       field("muc#roomconfig_membersonly", "0") + "</x>");
+  EXPECT_TRUE(to(say(crone, "open now"), "hecate@example.com").empty());
+}
+
+TEST_F(MucRoom, RestoredHistoryIsServedToJoiners) {
+  open_room();
+  std::vector<HistoryEntry> h;
+  for (int i = 0; i < 30; ++i)
+    h.push_back({std::make_shared<xml::Element>(
+                     xml("<message xmlns='jabber:client' type='groupchat' from='" + kRoom +
+                         "/firstwitch'><body>" + std::to_string(i) + "</body></message>")),
+                 now - std::chrono::minutes(30 - i), 100});
+  EXPECT_EQ(room.history_capacity(), 20u);
+  room.restore_history(std::move(h));
+  std::vector<std::string> bodies;
+  for (const auto& m : to(join("hag66@example.com/pda", "thirdwitch"), "hag66@example.com/pda"))
+    if (m->child("body")) bodies.push_back(m->child_text("body"));
+  ASSERT_EQ(bodies.size(), 20u);  // default_history
+  EXPECT_EQ(bodies.front(), "10");
+  EXPECT_EQ(bodies.back(), "29");
 }
 
 }  // namespace
