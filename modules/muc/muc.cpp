@@ -23,9 +23,11 @@
 #include "modules/mam/service.h"
 #include "room.h"
 #include "room_store.h"
+#include "router/registry.h"
 #include "router/router.h"
 #include "router/stanza_events.h"
 #include "xep/disco.h"
+#include "xep/stanza_id.h"
 #include "xml/stanza.h"
 
 namespace parley {
@@ -303,7 +305,60 @@ struct Service {
       a.listed = a.room->listed();
       a.name = a.room->settings().name;
     }
-    for (auto& s : out) server.router().route(std::move(s));
+    for (auto& e : out.entries()) {
+      if (e.stanza)
+        server.router().route(std::move(e.stanza));
+      else
+        fan_out(a.jid, e);
+    }
+  }
+
+  // A room's broadcast (room.h, Outbox): serialized once, and each recipient that is a local
+  // session gets those bytes with its own 'to' spliced in, handed straight to the session
+  // (DESIGN §3). That skips the router's per-recipient MessageToFull / PresenceToFull events,
+  // which for what a room broadcasts do nothing but deliver:
+  //   - mam archives no groupchat in users' archives; it strips a groupchat's stanza-ids that
+  //     claim the recipient, and a broadcast carrying a stanza-id by anyone but the room takes
+  //     the routed path for that (shareable());
+  //   - carbons never copy groupchat (XEP-0280 §6.1); im handles only probes and subscription
+  //     presence, which rooms do not broadcast;
+  //   - blocking (XEP-0191) is still applied: the session fires StanzaToClient with the
+  //     shared stanza, and the blocking module's delivery filter drops what comes from a JID
+  //     (the room, its domain) the account blocked, with the same list and match. The error
+  //     its routed filter would bounce to room/nick is not sent: a room ignores errors to
+  //     messages, and presence was dropped silently anyway.
+  //   - client state indication sees the stanza (flagged shared) and holds presence as before.
+  // A recipient without a local session (it vanished meanwhile, or a remote JID) gets the old
+  // per-recipient route() with 'to' set: bounced, ignored or sent on exactly as before.
+  void fan_out(const Jid& room, const muc::Outbox::Entry& b) {
+    if (!shareable(*b.shared, room)) {
+      for (const Jid& to : b.to) route_copy(*b.shared, to);
+      return;
+    }
+    const stanza::Serialized form(*b.shared);
+    for (const Jid& to : b.to) {
+      if (auto session = server.sessions().find(to))
+        session->deliver_serialized(b.shared, form.addressed_to(to.str()));
+      else
+        route_copy(*b.shared, to);
+    }
+  }
+
+  void route_copy(const xml::Element& shared, const Jid& to) {
+    auto copy = std::make_shared<xml::Element>(shared);
+    copy->set("to", to.str());
+    server.router().route(std::move(copy));
+  }
+
+  // What the fast path may carry: groupchat messages with no stanza-id but the room's, and
+  // available / unavailable presence (see fan_out()).
+  static bool shareable(const xml::Element& s, const Jid& room) {
+    auto type = s.get("type");
+    if (s.name() == "presence") return type.empty() || type == "unavailable";
+    if (s.name() != "message" || type != "groupchat") return false;
+    for (const auto* id : s.children("stanza-id", xep::sid::kNs))
+      if (id->get("by") != room.str()) return false;
+    return true;
   }
 
   // The room leaves memory (destroyed, empty and temporary, or never existed); a stanza that

@@ -164,29 +164,31 @@ class MucRoom : public ::testing::Test {
   Room room{jid(kRoom), ServiceOptions{}, "secret", jid("crone@example.com/desktop")};
   SysTime now = std::chrono::system_clock::now();
 
-  Outbox send(const std::string& text) {
+  // What the room sends, one stanza per recipient (broadcasts expanded).
+  using Sent = std::vector<std::shared_ptr<xml::Element>>;
+  Sent send(const std::string& text) {
     Outbox out;
     auto e = xml(text);
     room.handle(e, jid(e.get("from")), out, now);
-    return out;
+    return out.expand();
   }
-  Outbox join(const std::string& from, const std::string& nick, const std::string& inner = "") {
+  Sent join(const std::string& from, const std::string& nick, const std::string& inner = "") {
     return send("<presence from='" + from + "' to='" + kRoom + "/" + nick +
                 "'><x xmlns='http://jabber.org/protocol/muc'>" + inner + "</x></presence>");
   }
-  Outbox leave(const std::string& from, const std::string& nick) {
+  Sent leave(const std::string& from, const std::string& nick) {
     return send("<presence type='unavailable' from='" + from + "' to='" + kRoom + "/" + nick +
                 "'/>");
   }
-  Outbox say(const std::string& from, const std::string& body, const std::string& extra = "") {
+  Sent say(const std::string& from, const std::string& body, const std::string& extra = "") {
     return send("<message type='groupchat' id='m1' from='" + from + "' to='" + kRoom + "'><body>" +
                 body + "</body>" + extra + "</message>");
   }
-  Outbox owner_set(const std::string& from, const std::string& inner) {
+  Sent owner_set(const std::string& from, const std::string& inner) {
     return send("<iq type='set' id='o1' from='" + from + "' to='" + kRoom +
                 "'><query xmlns='http://jabber.org/protocol/muc#owner'>" + inner + "</query></iq>");
   }
-  Outbox admin_set(const std::string& from, const std::string& item) {
+  Sent admin_set(const std::string& from, const std::string& item) {
     return send("<iq type='set' id='a1' from='" + from + "' to='" + kRoom +
                 "'><query xmlns='http://jabber.org/protocol/muc#admin'>" + item + "</query></iq>");
   }
@@ -198,7 +200,7 @@ class MucRoom : public ::testing::Test {
     ASSERT_EQ(out.front()->get("type"), "result");
     join("wiccarocks@example.com/laptop", "secondwitch");
   }
-  static std::vector<std::shared_ptr<xml::Element>> to(const Outbox& out, const std::string& j) {
+  static Sent to(const Sent& out, const std::string& j) {
     std::vector<std::shared_ptr<xml::Element>> r;
     for (const auto& e : out)
       if (e->get("to") == j) r.push_back(e);
