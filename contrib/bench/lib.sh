@@ -72,9 +72,11 @@ c2s:
 modules:
 YAML
     for m in "$@"; do echo "  - $m"; done
-    # Group chat as the peers run it (contrib/peers): no room archive, no occupant limit.
+    # Group chat as the peers run it (contrib/peers): no room archive, no occupant limit, no
+    # flood limit (each sender sends as fast as its window allows).
     if printf '%s\n' "$@" | grep -qx muc; then
       printf 'modules_config:\n  muc:\n    archive_by_default: false\n    max_occupants: 0\n'
+      printf '    flood_rate: 0\n'
     fi
   } >"$dir/parley.yaml"
   "$parleyd" -c "$dir/parley.yaml" --check-config >/dev/null

@@ -3,8 +3,10 @@
 // worth keeping (policy.h) goes into the user's archive at priority::kStamp, before offline
 // storage and carbons see it, and gets <stanza-id by=owner id=archive-id/>; the client's
 // XEP-0198 ack waits for the archive commit. Queries run on the owner's database worker.
+#include <chrono>
 #include <future>
 #include <mutex>
+#include <stdexcept>
 #include <unordered_map>
 
 #include "archive_store.h"
@@ -312,6 +314,48 @@ class Service : public ArchiveService {
       int64_t n = ArchiveStore(c).remove_all(bare);
       PLOG(Info, "mam") << "removed the archive of " << bare.str() << " (" << n << " messages)";
     });
+  }
+
+  void retract(const Jid& owner, const std::string& id, const std::string& by, Tombstone tombstone,
+               std::function<void(Retraction)> done) override {
+    const Jid bare = owner.bare();
+    auto outcome = std::make_shared<Retraction>(Retraction::NotFound);
+    // A write (same worker and order as the appends), so it sees every message appended before.
+    st_->server.db().write(
+        bare.str(),
+        [bare, id, by, tombstone = std::move(tombstone), outcome](storage::Connection& c) {
+          *outcome = Retraction::NotFound;  // the work may run again (database.h)
+          ArchiveStore store(c);
+          Filter filter;
+          filter.ids = {id};
+          Page page;
+          try {
+            page = store.query(bare, filter, PageRequest{1, {}, {}, {}});
+          } catch (const UnknownId&) {
+            return;
+          }
+          if (page.messages.empty()) return;
+          const ArchivedMessage& row = page.messages.front();
+          if (row.retracted_at) {  // already a tombstone: nothing more to hide
+            *outcome = Retraction::Done;
+            return;
+          }
+          auto original = xep::load_element(row.stanza);
+          if (!original) throw std::runtime_error("unreadable archived message " + id);
+          auto replaced = tombstone(*original);
+          if (!replaced) {
+            *outcome = Retraction::Refused;
+            return;
+          }
+          using namespace std::chrono;
+          const int64_t now =
+              duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+          store.retract(bare, id, now, by, xep::store_element(*replaced));
+          *outcome = Retraction::Done;
+        },
+        [outcome, done = std::move(done)](bool committed) {
+          if (done) done(committed ? *outcome : Retraction::Failed);
+        });
   }
 
  private:

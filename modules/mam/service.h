@@ -3,6 +3,8 @@
 // same store as the users' archives. A module that uses it lists "mam" in its depends().
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 
 #include "jid/jid.h"
@@ -26,6 +28,15 @@ class ArchiveService {
   virtual void serve(const IqRequest& iq) = 0;
   // Deletes `owner`'s whole archive (a destroyed room).
   virtual void remove_all(const Jid& owner) = 0;
+
+  // XEP-0424 / XEP-0425 tombstones: replaces message `id` of `owner`'s archive with what
+  // `tombstone` makes of the stored stanza (nullopt: leave it as it is, Refused), keeping its
+  // id, time and 'with'; `by` is kept with it (retracted_by). Runs on `owner`'s database
+  // worker after every append queued before it; `done` is called there, once committed.
+  enum class Retraction { Done, NotFound, Refused, Failed };
+  using Tombstone = std::function<std::optional<xml::Element>(const xml::Element& original)>;
+  virtual void retract(const Jid& owner, const std::string& id, const std::string& by,
+                       Tombstone tombstone, std::function<void(Retraction)> done) = 0;
 };
 
 }  // namespace parley::mam

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -100,6 +101,18 @@ class RoomArchives : public muc::Archive {
     archive_->serve(IqRequest(server_, std::make_shared<xml::Element>(iq), from, room, nullptr));
   }
   void remove(const Jid& room) override { archive_->remove_all(room); }
+  void retract(const Jid& room, const std::string& id, const Jid& by, Tombstone tombstone,
+               std::function<void(Retraction)> done) override {
+    using M = mam::ArchiveService::Retraction;
+    archive_->retract(room, id, by.bare().str(), std::move(tombstone),
+                      [done = std::move(done)](M r) {
+                        if (!done) return;
+                        done(r == M::Done       ? Retraction::Done
+                             : r == M::NotFound ? Retraction::NotFound
+                             : r == M::Refused  ? Retraction::Refused
+                                                : Retraction::Failed);
+                      });
+  }
 
  private:
   Server& server_;
@@ -259,6 +272,7 @@ struct Service {
         if (stored) {
           actor->room.emplace(room, self->options, self->secret, *stored, self->persistence);
           actor->room->set_archive(self->archive);
+          actor->room->set_resume(self->resume_for(actor));
           PLOG(Debug, "muc") << "loaded room " << room.str();
         }
         actor->loading = false;
@@ -284,6 +298,7 @@ struct Service {
       if (creates) {
         a.room.emplace(to.bare(), options, secret, from, persistence);
         a.room->set_archive(archive);
+        a.room->set_resume(resume_for(actor));
       } else {
         retire(a, actor);
         if (st->name() == "presence") {
@@ -305,11 +320,16 @@ struct Service {
       a.listed = a.room->listed();
       a.name = a.room->settings().name;
     }
+    send_all(server, a.jid, out);
+  }
+
+  // What a room sent, in order; its broadcasts through fan_out().
+  static void send_all(Server& server, const Jid& room, muc::Outbox& out) {
     for (auto& e : out.entries()) {
       if (e.stanza)
         server.router().route(std::move(e.stanza));
       else
-        fan_out(a.jid, e);
+        fan_out(server, room, e);
     }
   }
 
@@ -330,9 +350,9 @@ struct Service {
   //   - client state indication sees the stanza (flagged shared) and holds presence as before.
   // A recipient without a local session (it vanished meanwhile, or a remote JID) gets the old
   // per-recipient route() with 'to' set: bounced, ignored or sent on exactly as before.
-  void fan_out(const Jid& room, const muc::Outbox::Entry& b) {
+  static void fan_out(Server& server, const Jid& room, const muc::Outbox::Entry& b) {
     if (!shareable(*b.shared, room)) {
-      for (const Jid& to : b.to) route_copy(*b.shared, to);
+      for (const Jid& to : b.to) route_copy(server, *b.shared, to);
       return;
     }
     const stanza::Serialized form(*b.shared);
@@ -340,11 +360,11 @@ struct Service {
       if (auto session = server.sessions().find(to))
         session->deliver_serialized(b.shared, form.addressed_to(to.str()));
       else
-        route_copy(*b.shared, to);
+        route_copy(server, *b.shared, to);
     }
   }
 
-  void route_copy(const xml::Element& shared, const Jid& to) {
+  static void route_copy(Server& server, const xml::Element& shared, const Jid& to) {
     auto copy = std::make_shared<xml::Element>(shared);
     copy->set("to", to.str());
     server.router().route(std::move(copy));
@@ -359,6 +379,25 @@ struct Service {
     for (const auto* id : s.children("stanza-id", xep::sid::kNs))
       if (id->get("by") != room.str()) return false;
     return true;
+  }
+
+  // What a room handed off (room.h Later: to its archive) comes back on its strand. Weak: the
+  // room holds this, and must not keep its own actor alive.
+  muc::Resume resume_for(const std::shared_ptr<RoomActor>& actor) {
+    std::weak_ptr<RoomActor> weak = actor;
+    Server& srv = server;  // outlives the module
+    return [weak, &srv](muc::Later later) {
+      auto finish = [&srv](const muc::Later& later, Room* room) {
+        muc::Outbox out;
+        later(room, out, std::chrono::system_clock::now());
+        send_all(srv, room ? room->jid() : Jid(), out);
+      };
+      auto a = weak.lock();
+      if (!a) return finish(later, nullptr);
+      asio::post(a->strand, [a, later = std::move(later), finish] {
+        finish(later, a->dead || !a->room ? nullptr : &*a->room);
+      });
+    };
   }
 
   // The room leaves memory (destroyed, empty and temporary, or never existed); a stanza that
@@ -379,6 +418,8 @@ struct Muc {
     int max_occupants = 1000;
     CreatePolicy create_rooms = CreatePolicy::Local;
     bool archive_by_default = true;
+    double flood_rate = 2;  // messages a second, per occupant; 0 = no limit
+    int flood_burst = 20;
 
     static Config parse(const ConfigSection& s) {
       Config c;
@@ -392,6 +433,13 @@ struct Muc {
       c.default_history = static_cast<int>(s.integer("default_history", 20, 0, 1000));
       c.max_occupants = static_cast<int>(s.integer("max_occupants", 1000, 0, 1'000'000));
       c.archive_by_default = s.boolean("archive_by_default", true);
+      // A decimal number ("0.5": one message every two seconds).
+      const std::string rate = s.string("flood_rate", "2");
+      auto [end, ec] = std::from_chars(rate.data(), rate.data() + rate.size(), c.flood_rate);
+      if (ec != std::errc() || end != rate.data() + rate.size() || !(c.flood_rate >= 0) ||
+          c.flood_rate > 1'000'000)
+        throw ConfigError(s.path() + ".flood_rate: expected a number of messages a second, >= 0");
+      c.flood_burst = static_cast<int>(s.integer("flood_burst", 20, 0, 1'000'000));
       auto create = s.one_of("create_rooms", "local", {"anyone", "admins", "local"});
       c.create_rooms = create == "anyone"   ? CreatePolicy::Anyone
                        : create == "admins" ? CreatePolicy::Admins
@@ -411,6 +459,8 @@ struct Muc {
     service->archive =
         std::make_shared<RoomArchives>(ctx.server(), ctx.service<mam::ArchiveService>());
     service->options.archive_by_default = config.archive_by_default;
+    service->options.flood_rate = config.flood_rate;
+    service->options.flood_burst = config.flood_burst;
 
     auto handler = [service](StanzaToComponent& e) {
       service->dispatch(e.stanza, e.from, e.to, service);

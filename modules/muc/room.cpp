@@ -511,6 +511,8 @@ void Room::message(const xml::Element& m, const Jid& from, Outbox& out, SysTime 
   auto to = Jid::parse(m.get("to"));
   std::string nick = to ? std::string(to->resource()) : std::string();
   Occupant* o = occupant_of(from);
+  if (o && flooding(*o, now))  // moderation.cpp
+    return error(m, "wait", "policy-violation", out, "You are sending too fast; wait a moment");
   if (nick.empty()) {
     if (type == "groupchat") {
       if (!o) return error(m, "modify", "not-acceptable", out, "Only occupants may send");
@@ -562,6 +564,7 @@ void Room::groupchat(const xml::Element& m, Occupant& o, Outbox& out, SysTime no
     size_t keep = static_cast<size_t>(std::min(settings_.history_length, options_.max_history));
     while (history_.size() > keep) history_.pop_front();
   }
+  retract_own(*copy, o, now);  // XEP-0424 (moderation.cpp)
   to_all(std::move(copy), out);
 }
 
@@ -617,7 +620,7 @@ void Room::invite(const xml::Element& m, const Jid& from, Outbox& out) {
 
 // --- IQs ------------------------------------------------------------------------------------
 
-void Room::iq(const xml::Element& iq, const Jid& from, Outbox& out, SysTime) {
+void Room::iq(const xml::Element& iq, const Jid& from, Outbox& out, SysTime now) {
   auto to = Jid::parse(iq.get("to"));
   std::string nick = to ? std::string(to->resource()) : std::string();
   if (!nick.empty()) return iq_to_occupant(iq, from, nick, out);
@@ -642,6 +645,7 @@ void Room::iq(const xml::Element& iq, const Jid& from, Outbox& out, SysTime) {
   if (ns.starts_with("urn:xmpp:mam:")) return archive_query(iq, from, out);
   if (ns == kOwnerNs) return owner(iq, from, out);
   if (ns == kAdminNs) return admin(iq, from, out);
+  if (auto m = parse_moderation(*q)) return moderate(iq, *m, from, out, now);  // XEP-0425
   error(iq, "cancel", "service-unavailable", out);
 }
 
@@ -674,6 +678,7 @@ void Room::disco_info(const xml::Element& iq, Outbox& out) const {
                    s.whois == Whois::Anyone ? "muc_nonanonymous" : "muc_semianonymous",
                    s.is_public ? "muc_public" : "muc_hidden"};
   if (archive_ && s.logging) info.features.push_back("urn:xmpp:mam:2");
+  add_moderation_features(info.features);
   std::sort(info.features.begin(), info.features.end());
   namespace df = xep::dataforms;
   df::Form form = df::with_form_type(df::FormType::Result, std::string(kRoomInfoNs));

@@ -30,6 +30,13 @@ inline constexpr std::string_view kOwnerNs = "http://jabber.org/protocol/muc#own
 inline constexpr std::string_view kRoomInfoNs = "http://jabber.org/protocol/muc#roominfo";
 inline constexpr std::string_view kOccupantIdNs = "urn:xmpp:occupant-id:0";
 inline constexpr std::string_view kPingNs = "urn:xmpp:ping";
+// XEP-0425 0.3 (moderate:1, with XEP-0424 0.4 retract:1), and the 0.2 form (moderate:0 inside
+// a XEP-0422 <apply-to/>, retract:0) many clients still send (moderation.cpp).
+inline constexpr std::string_view kModerateNs = "urn:xmpp:message-moderate:1";
+inline constexpr std::string_view kRetractNs = "urn:xmpp:message-retract:1";
+inline constexpr std::string_view kModerate0Ns = "urn:xmpp:message-moderate:0";
+inline constexpr std::string_view kRetract0Ns = "urn:xmpp:message-retract:0";
+inline constexpr std::string_view kFastenNs = "urn:xmpp:fasten:0";
 
 using SysTime = std::chrono::system_clock::time_point;
 
@@ -72,6 +79,10 @@ struct ServiceOptions {
   int default_history = 20;        // sent on join when the client did not ask (<history/> absent)
   int max_occupants = 1000;        // per room; 0 = no limit
   bool archive_by_default = true;  // new rooms start with muc#roomconfig_enablelogging on
+  // Per occupant (real bare JID) and room, messages of any kind: a token bucket refilled at
+  // flood_rate a second up to flood_burst (moderation.cpp). 0 in either = no limit.
+  double flood_rate = 2;
+  int flood_burst = 20;
 };
 
 // Where a room's durable state goes (room_store.h). The room calls it, only for persistent
@@ -96,7 +107,52 @@ class Archive {
   // Answers a XEP-0313 IQ to the room from `from`, who may read the archive.
   virtual void serve(const Jid& room, const xml::Element& iq, const Jid& from) = 0;
   virtual void remove(const Jid& room) = 0;  // the room was destroyed
+  // XEP-0424 / XEP-0425: archived message `id` becomes what `tombstone` makes of it (nullopt:
+  // refused, the message stays); `by` is kept with it. `done` is called once, later, from any
+  // thread, after every append made before this call.
+  enum class Retraction { Done, NotFound, Refused, Failed };
+  using Tombstone = std::function<std::optional<xml::Element>(const xml::Element& original)>;
+  virtual void retract(const Jid& room, const std::string& id, const Jid& by, Tombstone tombstone,
+                       std::function<void(Retraction)> done) = 0;
 };
+
+// Work a room hands off (to its archive) and finishes later on its own strand: the module runs
+// `Later` there with the room (null when it has left memory meanwhile), routing what it adds to
+// `out`. Without a Resume, a room does only what it can do at once.
+class Room;
+using Later = std::function<void(Room* room, Outbox& out, SysTime now)>;
+using Resume = std::function<void(Later)>;
+
+// moderation.cpp, pure parts.
+// A token bucket: `burst` messages at once, then `rate` a second.
+struct TokenBucket {
+  double tokens = -1;  // < 0: never used (full)
+  SysTime last{};
+  bool take(double rate, double burst, SysTime now);
+  bool full(double rate, double burst, SysTime now) const;
+};
+
+// A moderator's XEP-0425 request: the room's stanza-id of the message and the reason.
+struct ModerationRequest {
+  std::string id;
+  std::string reason;
+  bool legacy = false;  // the 0.2 form (apply-to/moderate:0)
+};
+// nullopt when `payload` is not a moderation request; an empty id when it is a malformed one.
+std::optional<ModerationRequest> parse_moderation(const xml::Element& payload);
+
+// What replaces a retracted message (XEP-0424 §5 / XEP-0425 §5): the message's own attributes,
+// its author's occupant-id and the room's stanza-id, nothing else of what it said, and
+// <retracted stamp id='retraction-id'/>, with <moderated by><occupant-id/></moderated> and
+// the reason when a moderator did it (`moderator` not empty).
+struct TombstoneInfo {
+  SysTime stamp;
+  std::string retraction_id;  // the 'id' of the retraction message
+  std::string moderator;      // room/nick of the moderator; empty for a self-retraction
+  std::string moderator_occupant_id;
+  std::string reason;
+};
+xml::Element make_tombstone(const xml::Element& original, const TombstoneInfo& info);
 
 // §7.2.15 <history/> on join; unset fields are not limits.
 struct HistoryRequest {
@@ -135,6 +191,8 @@ class Room {
 
   // Where the room's messages are archived; without one, archiving cannot be on.
   void set_archive(std::shared_ptr<Archive> archive);
+  // How work handed off to the archive comes back to the room (Later).
+  void set_resume(Resume resume) { resume_ = std::move(resume); }
 
   const Jid& jid() const { return jid_; }
   const RoomSettings& settings() const { return settings_; }
@@ -199,6 +257,21 @@ class Room {
                                              std::vector<Change>& changes);
   void announce(const std::vector<Change>& changes, Outbox& out);
 
+  // moderation.cpp: XEP-0425 moderation, XEP-0424 self-retraction, flood limits.
+  void moderate(const xml::Element& iq, const ModerationRequest& request, const Jid& from,
+                Outbox& out, SysTime now);
+  struct Moderation {
+    std::shared_ptr<const xml::Element> iq;
+    ModerationRequest request;
+    TombstoneInfo tombstone;
+  };
+  void finish_moderation(const Moderation& m, Archive::Retraction outcome, Outbox& out);
+  bool retract_in_history(const std::string& id, const TombstoneInfo& info,
+                          const std::string& author_occupant_id = {});
+  void retract_own(const xml::Element& message, const Occupant& o, SysTime now);
+  bool flooding(const Occupant& o, SysTime now);
+  void add_moderation_features(std::vector<std::string>& features) const;
+
   // Helpers.
   Occupant* occupant_of(const Jid& real_full);
   Occupant* occupant_by_nick(std::string_view nick);
@@ -229,6 +302,7 @@ class Room {
   std::string secret_;
   std::shared_ptr<Persistence> persistence_;
   std::shared_ptr<Archive> archive_;
+  Resume resume_;
   RoomSettings settings_;
   bool locked_ = false;
   bool fresh_ = false;  // created, its creator not joined yet
@@ -248,6 +322,7 @@ class Room {
   };
   std::map<std::string, PendingIq> pending_iqs_;  // by the id the room gave the forwarded IQ
   uint64_t next_iq_ = 1;
+  std::map<std::string, TokenBucket> flood_;  // by real bare JID; kept across leave and rejoin
 };
 
 }  // namespace parley::muc

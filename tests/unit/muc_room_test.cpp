@@ -3,9 +3,12 @@
 // The module's sources are compiled into the module, so the test builds them directly.
 #include <gtest/gtest.h>
 
+#include <set>
 #include "../../modules/muc/admin.cpp"        // NOLINT(bugprone-suspicious-include)
+#include "../../modules/muc/moderation.cpp"   // NOLINT(bugprone-suspicious-include)
 #include "../../modules/muc/room.cpp"         // NOLINT(bugprone-suspicious-include)
 #include "../../modules/muc/room_config.cpp"  // NOLINT(bugprone-suspicious-include)
+
 #include "xep/stored_element.h"
 
 namespace parley::muc {
@@ -533,6 +536,271 @@ TEST_F(MucRoom, MediatedInvitations) {
   EXPECT_EQ(inv->get("from"), "crone@example.com/desktop");
   EXPECT_EQ(inv->child_text("reason"), "Join us");
   EXPECT_EQ(room.affiliation(jid("hecate@example.com")), Affiliation::Member);
+}
+
+// --- moderation (moderation.cpp) -------------------------------------------------------------
+
+TEST(MucFlood, ABurstThenTheRateThenRefill) {
+  TokenBucket b;
+  SysTime t0{std::chrono::seconds(1'000'000)};
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(b.take(1, 3, t0)) << i;  // the burst
+  EXPECT_FALSE(b.take(1, 3, t0));                                  // then nothing more
+  EXPECT_FALSE(b.take(1, 3, t0 + 500ms));                          // half a token
+  EXPECT_TRUE(b.take(1, 3, t0 + 1000ms));                          // refilled one
+  EXPECT_FALSE(b.take(1, 3, t0 + 1000ms));
+  EXPECT_FALSE(b.full(1, 3, t0 + 2s));
+  EXPECT_TRUE(b.full(1, 3, t0 + 10s));
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(b.take(1, 3, t0 + 1h)) << i;  // never above burst
+  EXPECT_FALSE(b.take(1, 3, t0 + 1h));
+  EXPECT_FALSE(b.take(1, 3, t0));  // the clock went back: no refill, and no lockout after it
+  EXPECT_TRUE(b.take(1, 3, t0 + 1s));
+}
+
+TEST(MucModerationRequest, BothVersionsParse) {
+  auto v1 =
+      parse_moderation(xml("<moderate xmlns='urn:xmpp:message-moderate:1' id='s1'><retract "
+                           "xmlns='urn:xmpp:message-retract:1'/><reason>spam</reason></moderate>"));
+  ASSERT_TRUE(v1);
+  EXPECT_EQ(v1->id, "s1");
+  EXPECT_EQ(v1->reason, "spam");
+  EXPECT_FALSE(v1->legacy);
+  auto v0 = parse_moderation(
+      xml("<apply-to xmlns='urn:xmpp:fasten:0' id='s2'><moderate "
+          "xmlns='urn:xmpp:message-moderate:0'><retract xmlns='urn:xmpp:message-retract:0'/>"
+          "<reason>rude</reason></moderate></apply-to>"));
+  ASSERT_TRUE(v0);
+  EXPECT_EQ(v0->id, "s2");
+  EXPECT_EQ(v0->reason, "rude");
+  EXPECT_TRUE(v0->legacy);
+  // Malformed: no <retract/> (an empty id, bad-request), or not a moderation at all.
+  auto bad = parse_moderation(xml("<moderate xmlns='urn:xmpp:message-moderate:1' id='s1'/>"));
+  ASSERT_TRUE(bad);
+  EXPECT_TRUE(bad->id.empty());
+  EXPECT_FALSE(
+      parse_moderation(xml("<apply-to xmlns='urn:xmpp:fasten:0' id='x'><other/>"
+                           "</apply-to>")));
+  EXPECT_FALSE(parse_moderation(xml("<query xmlns='jabber:iq:version'/>")));
+}
+
+TEST(MucTombstone, KeepsWhoAndWhichButNothingSaid) {
+  auto original =
+      xml("<message xmlns='jabber:client' type='groupchat' from='r@g/oldhag' id='m1'>"
+          "<body>DM me for free magic potions!</body><html xmlns='http://jabber.org/protocol/"
+          "xhtml-im'/><occupant-id xmlns='urn:xmpp:occupant-id:0' id='author'/>"
+          "<stanza-id xmlns='urn:xmpp:sid:0' by='r@g' id='s1'/></message>");
+  SysTime at{std::chrono::seconds(1'568'991'552)};  // 2019-09-20T14:59:12Z
+  auto t = make_tombstone(original, {at, "ret1", "r@g/macbeth", "mod", "spam"});
+  EXPECT_EQ(t.get("from"), "r@g/oldhag");
+  EXPECT_EQ(t.get("id"), "m1");
+  EXPECT_EQ(t.get("type"), "groupchat");
+  EXPECT_FALSE(t.child("body"));
+  EXPECT_FALSE(t.child("html"));
+  EXPECT_EQ(t.child("occupant-id", kOccupantIdNs)->get("id"), "author");
+  EXPECT_EQ(xep::sid::find_stanza_id(t, "r@g")->id, "s1");
+  const auto* r = t.child("retracted", kRetractNs);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->get("stamp"), "2019-09-20T14:59:12Z");
+  EXPECT_EQ(r->get("id"), "ret1");
+  const auto* m = r->child("moderated", kModerateNs);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->get("by"), "r@g/macbeth");
+  EXPECT_EQ(m->child("occupant-id", kOccupantIdNs)->get("id"), "mod");
+  EXPECT_EQ(r->child_text("reason", kRetractNs), "spam");
+  // A self-retraction (XEP-0424): no <moderated/>, no reason.
+  auto own = make_tombstone(original, {at, "ret2", "", "", ""});
+  EXPECT_FALSE(own.child("retracted", kRetractNs)->child("moderated", kModerateNs));
+  EXPECT_FALSE(own.child("retracted", kRetractNs)->child("reason"));
+}
+
+// An archive in memory: what the room appended, and retractions answered when the test says.
+class FakeArchive : public Archive {
+ public:
+  std::vector<xml::Element> appended;
+  std::map<std::string, xml::Element> stored;  // by id
+  std::vector<std::function<void()>> pending;
+  std::string append(const Jid&, const Jid&, const xml::Element& message) override {
+    std::string id = "a" + std::to_string(appended.size() + 1);
+    appended.push_back(message);
+    stored.emplace(id, message);
+    return id;
+  }
+  void serve(const Jid&, const xml::Element&, const Jid&) override {}
+  void remove(const Jid&) override {}
+  void retract(const Jid&, const std::string& id, const Jid&, Tombstone tombstone,
+               std::function<void(Retraction)> done) override {
+    pending.push_back([this, id, tombstone, done] {
+      Retraction r = Retraction::NotFound;
+      auto it = stored.find(id);
+      if (it != stored.end()) {
+        auto t = tombstone(it->second);
+        r = t ? Retraction::Done : Retraction::Refused;
+        if (t) it->second = *t;
+      }
+      if (done) done(r);
+    });
+  }
+};
+
+class MucModeration : public MucRoom {
+ public:
+  std::vector<Later> later;
+  void run_later(Outbox& out) {
+    auto l = std::move(later);
+    later.clear();
+    for (auto& fn : l) fn(&room, out, now);
+  }
+  Sent moderate(const std::string& from, const std::string& id, bool legacy = false) {
+    std::string payload =
+        legacy ? "<apply-to xmlns='urn:xmpp:fasten:0' id='" + id +
+                     "'><moderate xmlns='urn:xmpp:message-moderate:0'><retract "
+                     "xmlns='urn:xmpp:message-retract:0'/><reason>spam</reason></moderate>"
+                     "</apply-to>"
+               : "<moderate xmlns='urn:xmpp:message-moderate:1' id='" + id +
+                     "'><retract xmlns='urn:xmpp:message-retract:1'/><reason>spam</reason>"
+                     "</moderate>";
+    return send("<iq type='set' id='mod1' from='" + from + "' to='" + kRoom + "'>" + payload +
+                "</iq>");
+  }
+  std::string said_id(const Sent& out) { return xep::sid::find_stanza_id(*out.at(0), kRoom)->id; }
+};
+
+TEST_F(MucModeration, AModeratorRetractsFromTheHistoryWithoutAnArchive) {
+  open_room(field("muc#roomconfig_enablelogging", "0"));
+  std::string id = said_id(say("wiccarocks@example.com/laptop", "buy potions"));
+  say("wiccarocks@example.com/laptop", "and more");
+  // A participant may not; an unknown id is not found.
+  auto refused = moderate("wiccarocks@example.com/laptop", id);
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(condition(*refused[0]), "forbidden");
+  auto unknown = moderate("crone@example.com/desktop", "nope");
+  ASSERT_EQ(unknown.size(), 1u);
+  EXPECT_EQ(condition(*unknown[0]), "item-not-found");
+
+  auto out = moderate("crone@example.com/desktop", id);
+  ASSERT_EQ(out.size(), 3u);  // the retraction to both occupants, then the result
+  EXPECT_EQ(out[2]->name(), "iq");
+  EXPECT_EQ(out[2]->get("type"), "result");
+  for (int i = 0; i < 2; ++i) {
+    const auto& m = *out[static_cast<size_t>(i)];
+    EXPECT_EQ(m.get("from"), kRoom);  // from the room itself (XEP-0425 §4.1)
+    EXPECT_EQ(m.get("type"), "groupchat");
+    const auto* r = m.child("retract", kRetractNs);
+    ASSERT_TRUE(r) << m.str();
+    EXPECT_EQ(r->get("id"), id);
+    EXPECT_EQ(r->child("moderated", kModerateNs)->get("by"), kRoom + "/firstwitch");
+    EXPECT_FALSE(
+        r->child("moderated", kModerateNs)->child("occupant-id", kOccupantIdNs)->get("id").empty());
+    EXPECT_EQ(r->child_text("reason", kRetractNs), "spam");
+    const auto* a = m.child("apply-to", kFastenNs);  // the 0.2 form too
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->get("id"), id);
+    EXPECT_TRUE(a->child("moderated", kModerate0Ns)->child("retract", kRetract0Ns));
+    EXPECT_TRUE(xep::sid::find_stanza_id(m, kRoom));
+  }
+  // A joiner's history has the tombstone, not the body; the other message is untouched.
+  auto j = to(join("hag66@example.com/pda", "third"), "hag66@example.com/pda");
+  std::vector<std::string> bodies;
+  int tombstones = 0;
+  for (const auto& m : j) {
+    if (m->child("body")) bodies.push_back(m->child_text("body"));
+    if (m->child("retracted", kRetractNs)) ++tombstones;
+  }
+  EXPECT_EQ(bodies, (std::vector<std::string>{"and more"}));
+  EXPECT_EQ(tombstones, 1);
+  // The 0.2 request works as well (the message is already retracted: again a success).
+  auto legacy = moderate("crone@example.com/desktop", id, true);
+  EXPECT_EQ(legacy.back()->get("type"), "result");
+}
+
+TEST_F(MucModeration, WithAnArchiveTheArchiveDecidesAndKeepsTheRetraction) {
+  auto archive = std::make_shared<FakeArchive>();
+  room.set_archive(archive);
+  room.set_resume([this](Later l) { later.push_back(std::move(l)); });
+  open_room();
+  std::string id = said_id(say("wiccarocks@example.com/laptop", "buy potions"));
+  EXPECT_EQ(id, "a1");
+  // Nothing happens until the archive answered.
+  EXPECT_TRUE(moderate("crone@example.com/desktop", id).empty());
+  EXPECT_TRUE(moderate("crone@example.com/desktop", "a99").empty());
+  ASSERT_EQ(archive->pending.size(), 2u);
+  for (auto& p : archive->pending) p();
+  Outbox box;
+  run_later(box);
+  auto out = box.expand();
+  ASSERT_EQ(out.size(), 4u);  // two retractions and the result; item-not-found
+  EXPECT_EQ(out[2]->get("type"), "result");
+  EXPECT_EQ(condition(*out[3]), "item-not-found");
+  EXPECT_FALSE(archive->stored.at("a1").child("body"));
+  EXPECT_TRUE(archive->stored.at("a1").child("retracted", kRetractNs));
+  // The retraction went to the archive too, and carries its archive id.
+  ASSERT_EQ(archive->appended.size(), 2u);
+  EXPECT_TRUE(archive->appended[1].child("retract", kRetractNs));
+  EXPECT_EQ(xep::sid::find_stanza_id(*out[0], kRoom)->id, "a2");
+  auto info = send("<iq type='get' id='d' from='wiccarocks@example.com/laptop' to='" + kRoom +
+                   "'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+  std::set<std::string> features;
+  for (const auto* f : info.at(0)->child("query", xep::disco::kInfoNs)->children("feature"))
+    features.emplace(f->get("var"));
+  EXPECT_TRUE(features.count("urn:xmpp:message-moderate:1"));
+  EXPECT_TRUE(features.count("urn:xmpp:message-moderate:0"));
+  EXPECT_TRUE(features.count("urn:xmpp:message-retract:1#tombstone"));
+}
+
+TEST_F(MucModeration, AnOccupantRetractsOnlyItsOwnMessages) {
+  auto archive = std::make_shared<FakeArchive>();
+  room.set_archive(archive);
+  open_room();
+  std::string mine = said_id(say("wiccarocks@example.com/laptop", "oops"));
+  std::string theirs = said_id(say("crone@example.com/desktop", "hello"));
+  auto retract = [&](const std::string& id) {
+    return say("wiccarocks@example.com/laptop", "/me retracted a message",
+               "<retract xmlns='urn:xmpp:message-retract:1' id='" + id + "'/>");
+  };
+  auto out = retract(mine);
+  ASSERT_EQ(out.size(), 2u);  // relayed as any groupchat, with the <retract/>
+  EXPECT_EQ(out[0]->get("from"), kRoom + "/secondwitch");
+  EXPECT_EQ(out[0]->child("retract", kRetractNs)->get("id"), mine);
+  retract(theirs);
+  for (auto& p : archive->pending) p();
+  EXPECT_TRUE(archive->stored.at(mine).child("retracted", kRetractNs));
+  EXPECT_EQ(archive->stored.at(theirs).child_text("body"), "hello");
+  EXPECT_EQ(archive->appended.size(), 4u);  // both retractions are archived
+  auto j = to(join("hag66@example.com/pda", "third"), "hag66@example.com/pda");
+  std::vector<std::string> bodies;
+  for (const auto& m : j)
+    if (m->child("body")) bodies.push_back(m->child_text("body"));
+  EXPECT_EQ(bodies, (std::vector<std::string>{"hello", "/me retracted a message",
+                                              "/me retracted a message"}));
+}
+
+TEST_F(MucModeration, FloodLimitsPerOccupantModeratorsExempt) {
+  ServiceOptions o;
+  o.flood_rate = 1;
+  o.flood_burst = 3;
+  room = Room(jid(kRoom), o, "secret", jid("crone@example.com/desktop"));
+  open_room();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(say("wiccarocks@example.com/laptop", "x").size(), 2u);
+  auto over = say("wiccarocks@example.com/laptop", "too much");
+  ASSERT_EQ(over.size(), 1u);  // the error only; nobody else sees it
+  EXPECT_EQ(over[0]->get("to"), "wiccarocks@example.com/laptop");
+  EXPECT_EQ(condition(*over[0]), "policy-violation");
+  EXPECT_EQ(over[0]->child("error")->get("type"), "wait");
+  // Private messages count too; another device of the same occupant shares the bucket.
+  join("wiccarocks@example.com/phone", "secondwitch");
+  auto pm = send("<message type='chat' from='wiccarocks@example.com/phone' to='" + kRoom +
+                 "/firstwitch'><body>psst</body></message>");
+  EXPECT_EQ(condition(*pm.at(0)), "policy-violation");
+  // Leaving and coming back starts no new burst.
+  leave("wiccarocks@example.com/laptop", "secondwitch");
+  leave("wiccarocks@example.com/phone", "secondwitch");
+  join("wiccarocks@example.com/laptop", "secondwitch");
+  EXPECT_EQ(condition(*say("wiccarocks@example.com/laptop", "x").at(0)), "policy-violation");
+  // The moderator is never limited.
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(say("crone@example.com/desktop", "y").size(), 2u);
+  // A second later, one more.
+  now += 1s;
+  EXPECT_EQ(say("wiccarocks@example.com/laptop", "x").size(), 2u);
+  EXPECT_EQ(condition(*say("wiccarocks@example.com/laptop", "x").at(0)), "policy-violation");
 }
 
 }  // namespace
