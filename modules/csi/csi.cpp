@@ -96,7 +96,9 @@ struct Csi {
         return Flow::Continue;
       }
       auto c = csi::classify(e.stanza.get());
-      if (c.kind != csi::Kind::Urgent && st->held.hold(c.kind, c.key, e.stanza)) return Flow::Stop;
+      // A fan-out copy (e.shared) is held with its 'to': it is sent later on its own.
+      if (c.kind != csi::Kind::Urgent && st->held.hold(c.kind, c.key, e.addressed()))
+        return Flow::Stop;
       append(e.release, st->held.take());  // urgent, or one contact too many
       return Flow::Continue;
     });

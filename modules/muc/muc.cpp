@@ -27,6 +27,7 @@
 #include "modules/mam/service.h"
 #include "room.h"
 #include "room_store.h"
+#include "router/registry.h"
 #include "router/router.h"
 #include "router/stanza_events.h"
 #include "xep/disco.h"
@@ -363,9 +364,20 @@ struct Service {
       a.listed = a.room->listed();
       a.name = a.room->settings().name;
     }
-    for (auto& s : out) {
-      if (for_absent_member(a.jid, *s) && !notify_absent_member(a.jid, s)) continue;
-      server.router().route(std::move(s));
+    send_all(server, a.jid, out);
+  }
+
+  // What a room sent, in order; its broadcasts through fan_out().
+  // A copy for a member who is not joined first fires GroupMessageForAbsentMember.
+  static void send_all(Server& server, const Jid& room, muc::Outbox& out) {
+    for (auto& e : out.entries()) {
+      if (!e.stanza) {
+        fan_out(server, room, e);
+        continue;
+      }
+      if (for_absent_member(room, *e.stanza) && !notify_absent_member(server, room, e.stanza))
+        continue;
+      server.router().route(std::move(e.stanza));
     }
   }
 
@@ -378,7 +390,8 @@ struct Service {
   }
 
   // muc::GroupMessageForAbsentMember (events.h); false when a handler stopped the copy.
-  bool notify_absent_member(const Jid& room, const std::shared_ptr<xml::Element>& s) {
+  static bool notify_absent_member(Server& server, const Jid& room,
+                                   const std::shared_ptr<xml::Element>& s) {
     muc::GroupMessageForAbsentMember e{server, room, Jid::parse(s->get("to"))->bare(), s};
     return !server.hooks().fire(e).stopped;
   }
@@ -407,6 +420,54 @@ struct Service {
       });
   }
 
+  // A room's broadcast (room.h, Outbox): serialized once, and each recipient that is a local
+  // session gets those bytes with its own 'to' spliced in, handed straight to the session
+  // (DESIGN §3). That skips the router's per-recipient MessageToFull / PresenceToFull events,
+  // which for what a room broadcasts do nothing but deliver:
+  //   - mam archives no groupchat in users' archives; it strips a groupchat's stanza-ids that
+  //     claim the recipient, and a broadcast carrying a stanza-id by anyone but the room takes
+  //     the routed path for that (shareable());
+  //   - carbons never copy groupchat (XEP-0280 §6.1); im handles only probes and subscription
+  //     presence, which rooms do not broadcast;
+  //   - blocking (XEP-0191) is still applied: the session fires StanzaToClient with the
+  //     shared stanza, and the blocking module's delivery filter drops what comes from a JID
+  //     (the room, its domain) the account blocked, with the same list and match. The error
+  //     its routed filter would bounce to room/nick is not sent: a room ignores errors to
+  //     messages, and presence was dropped silently anyway.
+  //   - client state indication sees the stanza (flagged shared) and holds presence as before.
+  // A recipient without a local session (it vanished meanwhile, or a remote JID) gets the old
+  // per-recipient route() with 'to' set: bounced, ignored or sent on exactly as before.
+  static void fan_out(Server& server, const Jid& room, const muc::Outbox::Entry& b) {
+    if (!shareable(*b.shared, room)) {
+      for (const Jid& to : b.to) route_copy(server, *b.shared, to);
+      return;
+    }
+    const stanza::Serialized form(*b.shared);
+    for (const Jid& to : b.to) {
+      if (auto session = server.sessions().find(to))
+        session->deliver_serialized(b.shared, form.addressed_to(to.str()));
+      else
+        route_copy(server, *b.shared, to);
+    }
+  }
+
+  static void route_copy(Server& server, const xml::Element& shared, const Jid& to) {
+    auto copy = std::make_shared<xml::Element>(shared);
+    copy->set("to", to.str());
+    server.router().route(std::move(copy));
+  }
+
+  // What the fast path may carry: groupchat messages with no stanza-id but the room's, and
+  // available / unavailable presence (see fan_out()).
+  static bool shareable(const xml::Element& s, const Jid& room) {
+    auto type = s.get("type");
+    if (s.name() == "presence") return type.empty() || type == "unavailable";
+    if (s.name() != "message" || type != "groupchat") return false;
+    for (const auto* id : s.children("stanza-id", xep::sid::kNs))
+      if (id->get("by") != room.str()) return false;
+    return true;
+  }
+
   // What a room handed off (room.h Later: to its archive) comes back on its strand. Weak: the
   // room holds this, and must not keep its own actor alive.
   muc::Resume resume_for(const std::shared_ptr<RoomActor>& actor) {
@@ -416,7 +477,7 @@ struct Service {
       auto finish = [&srv](const muc::Later& later, Room* room) {
         muc::Outbox out;
         later(room, out, std::chrono::system_clock::now());
-        for (auto& s : out) srv.router().route(std::move(s));
+        send_all(srv, room ? room->jid() : Jid(), out);
       };
       auto a = weak.lock();
       if (!a) return finish(later, nullptr);

@@ -262,13 +262,34 @@ void Room::result(const xml::Element& iq, Outbox& out, std::optional<xml::Elemen
                                                        : stanza::iq_result(iq)));
 }
 
-void Room::to_all(const xml::Element& stanza, Outbox& out) const {
-  for (const auto& o : occupants_)
-    for (const auto& s : o.sessions) {
-      auto copy = std::make_shared<xml::Element>(stanza);
-      copy->set("to", s.jid.str());
-      out.push_back(std::move(copy));
+std::vector<std::shared_ptr<xml::Element>> Outbox::expand() const {
+  std::vector<std::shared_ptr<xml::Element>> all;
+  for (const auto& e : entries_) {
+    if (e.stanza) all.push_back(e.stanza);
+    for (const auto& to : e.to) {
+      auto copy = std::make_shared<xml::Element>(*e.shared);
+      copy->set("to", to.str());
+      all.push_back(std::move(copy));
     }
+  }
+  return all;
+}
+
+void Room::to_all(const xml::Element& stanza, Outbox& out) const {
+  to_all(std::make_shared<const xml::Element>(stanza), out);
+}
+
+// One broadcast: every session gets the same form (the module serializes it once).
+void Room::to_all(std::shared_ptr<const xml::Element> stanza, Outbox& out) const {
+  std::vector<Jid> to;
+  for (const auto& o : occupants_)
+    for (const auto& s : o.sessions) to.push_back(s.jid);
+  if (stanza->has("to")) {
+    auto copy = std::make_shared<xml::Element>(*stanza);
+    copy->remove("to");
+    stanza = std::move(copy);
+  }
+  out.broadcast(std::move(stanza), std::move(to));
 }
 
 std::shared_ptr<xml::Element> Room::presence_for(const Occupant& o, const Occupant& viewer,
@@ -284,7 +305,7 @@ std::shared_ptr<xml::Element> Room::presence_for(const Occupant& o, const Occupa
     p = std::make_shared<xml::Element>(*shown.presence);
   }
   p->set("from", jid_.with_resource(o.nick).str());
-  p->set("to", to.str());
+  if (!to.empty()) p->set("to", to.str());
   if (!type.empty()) p->set("type", type);
   auto& x = p->add("x", std::string(kUserNs));
   auto& item = x.add("item");
@@ -299,18 +320,39 @@ std::shared_ptr<xml::Element> Room::presence_for(const Occupant& o, const Occupa
 
 void Room::broadcast_presence(Occupant& o, Outbox& out, const std::vector<int>& codes,
                               const std::vector<int>& self_codes, std::string_view type,
-                              const Decorate& decorate) {
+                              const Decorate& decorate, const Jid* except) {
   std::vector<int> mine = codes;
   mine.insert(mine.end(), self_codes.begin(), self_codes.end());
   mine.push_back(110);
   std::sort(mine.begin(), mine.end());
-  const auto others = for_others(o, type);  // muc#roomconfig_presencebroadcast
+  // muc#roomconfig_presencebroadcast: whether (and as what) the others see `o` (large_rooms.cpp).
+  const auto shown = for_others(o, type);
+  // The forms presence_for() makes differ only by viewer kind: o itself, a viewer who sees
+  // real JIDs (sees_jids), the others. One broadcast each (DESIGN §3).
+  std::vector<Jid> self, seeing, others;
+  const Occupant* a_seeing = nullptr;
+  const Occupant* an_other = nullptr;
   for (const auto& viewer : occupants_)
-    for (const auto& s : viewer.sessions)
-      if (&viewer == &o)
-        out.push_back(presence_for(o, viewer, s.jid, mine, type, decorate));
-      else if (others)
-        out.push_back(presence_for(o, viewer, s.jid, codes, *others, decorate));
+    for (const auto& s : viewer.sessions) {
+      if (except && s.jid == *except) continue;
+      if (&viewer == &o) {
+        self.push_back(s.jid);
+      } else if (!shown) {
+        continue;
+      } else if (sees_jids(viewer)) {
+        a_seeing = &viewer;
+        seeing.push_back(s.jid);
+      } else {
+        an_other = &viewer;
+        others.push_back(s.jid);
+      }
+    }
+  const Jid none;
+  if (!self.empty()) out.broadcast(presence_for(o, o, none, mine, type, decorate), std::move(self));
+  if (a_seeing)
+    out.broadcast(presence_for(o, *a_seeing, none, codes, *shown, decorate), std::move(seeing));
+  if (an_other)
+    out.broadcast(presence_for(o, *an_other, none, codes, *shown, decorate), std::move(others));
 }
 
 void Room::handle(const xml::Element& stanza, const Jid& from, Outbox& out, SysTime now) {
@@ -397,13 +439,7 @@ void Room::join(const xml::Element& p, const Jid& from, const std::string& nick,
   if (settings_.whois == Whois::Anyone) self_codes.push_back(100);
   if (settings_.logging && archive_) self_codes.push_back(170);
   if (creating) self_codes.push_back(201);
-  const auto others = for_others(*o, {});
-  for (const auto& q : occupants_)
-    for (const auto& s : q.sessions)
-      if (s.jid != from && (&q == o || others))
-        out.push_back(presence_for(*o, q, s.jid,
-                                   &q == o ? std::vector<int>{110} : std::vector<int>{},
-                                   &q == o ? std::string_view{} : *others, {}));
+  broadcast_presence(*o, out, {}, {}, {}, {}, &from);
   // ... and last its self-presence.
   out.push_back(presence_for(*o, *o, from, self_codes, {}, {}));
 
@@ -533,9 +569,9 @@ void Room::groupchat(const xml::Element& m, Occupant& o, Outbox& out, SysTime no
     size_t keep = static_cast<size_t>(std::min(settings_.history_length, options_.max_history));
     while (history_.size() > keep) history_.pop_front();
   }
-  retract_own(*copy, o, now);  // XEP-0424 (moderation.cpp)
-  to_all(*copy, out);
-  to_absent_members(*copy, out);
+  retract_own(*copy, o, now);     // XEP-0424 (moderation.cpp)
+  to_absent_members(*copy, out);  // members-only rooms (large_rooms.cpp)
+  to_all(std::move(copy), out);
 }
 
 void Room::private_message(const xml::Element& m, Occupant& o, const std::string& nick,

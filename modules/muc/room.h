@@ -39,7 +39,32 @@ inline constexpr std::string_view kRetract0Ns = "urn:xmpp:message-retract:0";
 inline constexpr std::string_view kFastenNs = "urn:xmpp:fasten:0";
 
 using SysTime = std::chrono::system_clock::time_point;
-using Outbox = std::vector<std::shared_ptr<xml::Element>>;
+
+// What a room sends in answer to one stanza, in order. An entry is one stanza with its own
+// 'to', or a broadcast: one stanza without 'to', the same form for every real full JID in
+// `to`. The module serializes a broadcast once and gives each recipient its own 'to' (DESIGN
+// §3; muc.cpp, fan_out()); expand() gives the per-recipient copies the same broadcast means.
+class Outbox {
+ public:
+  struct Entry {
+    std::shared_ptr<xml::Element> stanza;        // one stanza with its 'to', or null
+    std::shared_ptr<const xml::Element> shared;  // a broadcast's form, without 'to'
+    std::vector<Jid> to;                         // a broadcast's recipients
+  };
+  void push_back(std::shared_ptr<xml::Element> stanza) {
+    entries_.push_back({std::move(stanza), nullptr, {}});
+  }
+  void broadcast(std::shared_ptr<const xml::Element> shared, std::vector<Jid> to) {
+    if (!to.empty()) entries_.push_back({nullptr, std::move(shared), std::move(to)});
+  }
+  std::vector<Entry>& entries() { return entries_; }
+  const std::vector<Entry>& entries() const { return entries_; }
+  // Every stanza as its recipient gets it; a broadcast as one copy per recipient.
+  std::vector<std::shared_ptr<xml::Element>> expand() const;
+
+ private:
+  std::vector<Entry> entries_;
+};
 
 // §5.1
 enum class Role { None, Visitor, Participant, Moderator };
@@ -260,14 +285,18 @@ class Room {
   Occupant* occupant_by_nick(std::string_view nick);
   Role default_role(Affiliation a) const;
   bool sees_jids(const Occupant& viewer) const;
-  // `o`'s presence to every session of every occupant (self-presence with 110 + `self_codes`).
+  // `o`'s presence to every session of every occupant but `except` (self-presence with 110 +
+  // `self_codes`), as one broadcast per form: o's own sessions, viewers who see real JIDs,
+  // the others; the others only as muc#roomconfig_presencebroadcast says (for_others).
   void broadcast_presence(Occupant& o, Outbox& out, const std::vector<int>& codes,
                           const std::vector<int>& self_codes, std::string_view type = {},
-                          const Decorate& decorate = {});
+                          const Decorate& decorate = {}, const Jid* except = nullptr);
+  // `o`'s presence as `viewer` sees it; without 'to' when `to` is empty (a broadcast).
   std::shared_ptr<xml::Element> presence_for(const Occupant& o, const Occupant& viewer,
                                              const Jid& to, const std::vector<int>& codes,
                                              std::string_view type, const Decorate& decorate) const;
-  void to_all(const xml::Element& stanza, Outbox& out) const;  // every session, 'to' set
+  void to_all(const xml::Element& stanza, Outbox& out) const;  // every session, one broadcast
+  void to_all(std::shared_ptr<const xml::Element> stanza, Outbox& out) const;
   void error(const xml::Element& stanza, std::string_view type, std::string_view condition,
              Outbox& out, std::string_view text = {}) const;
   void result(const xml::Element& iq, Outbox& out,

@@ -175,12 +175,24 @@ void ClientSession::deliver_bytes(std::shared_ptr<const std::string> bytes) {
   });
 }
 
+void ClientSession::deliver_serialized(std::shared_ptr<const xml::Element> shared,
+                                       std::string bytes) {
+  if (!shared) return;
+  asio::dispatch(strand_,
+                 [self = self(), shared = std::move(shared), bytes = std::move(bytes)]() mutable {
+                   self->outgoing(std::move(shared), Out{nullptr, std::move(bytes)}, true);
+                 });
+}
+
 // On the strand: every stanza for this client passes here once.
-void ClientSession::outgoing(std::shared_ptr<const xml::Element> stanza, Out out) {
+void ClientSession::outgoing(std::shared_ptr<const xml::Element> stanza, Out out,
+                             bool shared_form) {
   if (handed_over_) {
     // Resumed on another connection (XEP-0198 §5): the successor has our state now.
     if (out.shared)
       successor_->deliver_bytes(std::move(out.shared));
+    else if (shared_form)
+      successor_->deliver_serialized(std::move(stanza), std::move(out.own));
     else if (stanza)
       successor_->deliver(std::move(stanza));
     return;
@@ -189,11 +201,12 @@ void ClientSession::outgoing(std::shared_ptr<const xml::Element> stanza, Out out
     // Routed here while the session ended: it must not vanish (RFC 6121 §8.5.3.2.1).
     auto bytes = out.shared ? std::move(out.shared)
                             : std::make_shared<const std::string>(std::move(out.own));
-    return undeliverable(std::move(stanza), std::move(bytes), 0);
+    return undeliverable(shared_form ? nullptr : std::move(stanza), std::move(bytes), 0);
   }
   auto& hooks = server().hooks();
   if (hooks.has_handlers<StanzaToClient>()) {
     StanzaToClient event{server(), shared_from_this(), stanza};
+    event.shared = shared_form;
     Fired fired = hooks.fire(event);
     for (auto& r : event.release)
       if (r) {
@@ -202,7 +215,9 @@ void ClientSession::outgoing(std::shared_ptr<const xml::Element> stanza, Out out
       }
     if (fired.stopped && !fired.failed) return;  // held back by a handler
   }
-  emit(std::move(stanza), std::move(out));
+  // Stream management keeps what this client got: for a fan-out copy, its bytes (with its
+  // 'to'), read back only if they must go elsewhere (undeliverable()).
+  emit(shared_form ? nullptr : std::move(stanza), std::move(out));
 }
 
 // Writes a stanza, counting it for stream management; while the connection is gone or

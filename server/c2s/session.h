@@ -42,6 +42,7 @@ class ClientSession final : public Session {
 
   void deliver(std::shared_ptr<const xml::Element> stanza) override;
   void deliver_bytes(std::shared_ptr<const std::string> bytes) override;
+  void deliver_serialized(std::shared_ptr<const xml::Element> shared, std::string bytes) override;
   void close(std::string_view condition, std::string_view text = {}) override;
   std::string remote_address() const override { return remote_; }
   bool secure() const override { return secure_; }
@@ -69,7 +70,9 @@ class ClientSession final : public Session {
   void read_available();
   void begin_tls();
   void continue_handshake();
-  void outgoing(std::shared_ptr<const xml::Element> stanza, Out out);
+  // `shared_form`: `stanza` is a fan-out's shared form without 'to' (deliver_serialized); only
+  // the bytes are this client's copy, so only they are kept and rerouted.
+  void outgoing(std::shared_ptr<const xml::Element> stanza, Out out, bool shared_form = false);
   void emit(std::shared_ptr<const xml::Element> stanza, Out out);
   void undeliverable(std::shared_ptr<const xml::Element> stanza,
                      std::shared_ptr<const std::string> bytes, int64_t sent_at_ms);

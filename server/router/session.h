@@ -30,6 +30,11 @@ class Session : public std::enable_shared_from_this<Session> {
   virtual void deliver(std::shared_ptr<const xml::Element> stanza) = 0;
   // Queue bytes serialized once for many recipients (fan-out), already in jabber:client form.
   virtual void deliver_bytes(std::shared_ptr<const std::string> bytes) = 0;
+  // Queue one recipient's copy of a stanza serialized once for many (MUC fan-out, DESIGN §3):
+  // `shared` is the form every recipient gets, without 'to' (StanzaToClient handlers see it,
+  // flagged `shared`); `bytes` is this client's copy, jabber:client form with its 'to'.
+  virtual void deliver_serialized(std::shared_ptr<const xml::Element> shared,
+                                  std::string bytes) = 0;
   // Send a stream error (RFC 6120 §4.9) and close, e.g. "conflict", "system-shutdown".
   virtual void close(std::string_view condition, std::string_view text = {}) = 0;
   virtual std::string remote_address() const = 0;

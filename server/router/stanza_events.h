@@ -100,6 +100,17 @@ struct StanzaToClient {
   SessionPtr session;
   std::shared_ptr<const xml::Element> stanza;  // null for pre-serialized fan-out bytes
   std::vector<std::shared_ptr<const xml::Element>> release = {};
+  // `stanza` is the form shared by every recipient of a fan-out (Session::deliver_serialized):
+  // it has no 'to'. A handler that keeps it to send later takes addressed() instead.
+  bool shared = false;
+
+  // The stanza as this session gets it: `stanza`, or a copy with the session's 'to'.
+  std::shared_ptr<const xml::Element> addressed() const {
+    if (!shared || !stanza) return stanza;
+    auto copy = std::make_shared<xml::Element>(*stanza);
+    copy->set("to", session->jid().str());
+    return copy;
+  }
 };
 
 // A top-level element that is not a stanza on a bound client stream (XEP-0352 <active/> and

@@ -2,6 +2,7 @@
 #include "xml/stanza.h"
 
 #include <array>
+#include <stdexcept>
 #include <utility>
 
 namespace parley::stanza {
@@ -125,6 +126,22 @@ xml::Element iq_result(const xml::Element& iq, xml::Element payload) {
 
 bool is_error(const xml::Element& stanza) {
   return stanza.get("type") == "error";
+}
+
+Serialized::Serialized(const xml::Element& stanza, std::string_view stream_ns)
+    : bytes_(stanza.str(stream_ns)), at_(1 + stanza.name().size()) {
+  if (stanza.has("to")) throw std::invalid_argument("stanza::Serialized: the stanza has a 'to'");
+}
+
+std::string Serialized::addressed_to(std::string_view to) const {
+  std::string out;
+  out.reserve(bytes_.size() + to.size() + 16);
+  out.append(bytes_, 0, at_);
+  out += " to=\"";
+  xml::escape_attr(out, to);
+  out += '"';
+  out.append(bytes_, at_, std::string::npos);
+  return out;
 }
 
 }  // namespace parley::stanza

@@ -1,6 +1,7 @@
 // Stanza-level helpers: namespaces, error replies (RFC 6120 §8.3), IQ results.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "xml/element.h"
@@ -31,5 +32,22 @@ xml::Element iq_result(const xml::Element& iq, xml::Element payload);
 
 // True for stanzas that must never be answered with an error (type="error" ones, RFC 6120 §8.3.1).
 bool is_error(const xml::Element& stanza);
+
+// A stanza serialized once for many recipients (DESIGN §3: MUC fan-out). The bytes are the
+// jabber:client form without 'to'; each recipient's copy is those bytes with its own 'to'
+// spliced into the start tag, right after the element's name (a stanza's name never has a
+// prefix): one string copy per recipient, no tree copied or walked again.
+class Serialized {
+ public:
+  // `stanza` must not have a 'to' (std::invalid_argument otherwise).
+  explicit Serialized(const xml::Element& stanza, std::string_view stream_ns = kClientNs);
+  const std::string& bytes() const { return bytes_; }
+  // The bytes with to="`to`" (escaped) added.
+  std::string addressed_to(std::string_view to) const;
+
+ private:
+  std::string bytes_;
+  size_t at_;  // where ' to="..."' goes: just after "<name"
+};
 
 }  // namespace parley::stanza

@@ -44,7 +44,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     muc::Outbox out;
     r.handle(stanza, from, out, now);
     now += std::chrono::milliseconds(250);
-    for (const auto& s : out) {
+    for (const auto& s : out.expand()) {
       auto dest = Jid::parse(s->get("to"));
       auto src = Jid::parse(s->get("from"));
       if (!dest || !src) std::abort();

@@ -37,6 +37,23 @@ class FakeSession : public Session {
     std::lock_guard lock(mutex_);
     for (auto& s : out) got_.push_back(std::move(s));
   }
+  // Recorded like deliver(), as the stanza with its 'to' (the bytes are not kept).
+  void deliver_serialized(Stanza shared, std::string) override {
+    std::vector<Stanza> out;
+    if (server_ && server_->hooks().has_handlers<StanzaToClient>()) {
+      StanzaToClient e{*server_, shared_from_this(), shared};
+      e.shared = true;
+      Fired f = server_->hooks().fire(e);
+      out = std::move(e.release);
+      if (!f.stopped) out.push_back(e.addressed());
+    } else {
+      auto copy = std::make_shared<xml::Element>(*shared);
+      copy->set("to", jid_.str());
+      out.push_back(std::move(copy));
+    }
+    std::lock_guard lock(mutex_);
+    for (auto& s : out) got_.push_back(std::move(s));
+  }
   void deliver_bytes(std::shared_ptr<const std::string> bytes) override {
     std::lock_guard lock(mutex_);
     bytes_.push_back(*bytes);
