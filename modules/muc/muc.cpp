@@ -396,6 +396,24 @@ struct Service {
     return !server.hooks().fire(e).stopped;
   }
 
+  // Server shutdown: every loaded room tells its occupants (332) before they are disconnected;
+  // `hold` keeps the disconnection waiting until each room has sent that.
+  void shutdown(const std::shared_ptr<const void>& hold, const std::shared_ptr<Service>& self) {
+    std::vector<std::shared_ptr<RoomActor>> all;
+    {
+      std::lock_guard lock(mutex);
+      all.reserve(rooms.size());
+      for (const auto& [jid, actor] : rooms) all.push_back(actor);
+    }
+    for (auto& actor : all)
+      asio::post(actor->strand, [self, actor, hold] {
+        if (actor->dead || !actor->room) return;
+        muc::Outbox out;
+        actor->room->shutdown(out);
+        send_all(self->server, actor->jid, out);
+      });
+  }
+
   // Persistent rooms nobody is in leave memory after `idle_unload` without a stanza; their
   // state is in the store (written as it changed) and their history in their archive, so the
   // next stanza loads them as they were. The check runs on each room's strand.
@@ -574,6 +592,11 @@ struct Muc {
           config.idle_unload / 4, std::chrono::milliseconds(100), std::chrono::minutes(1));
       ctx.every(period, [service] { service->unload_idle(service); });
     }
+
+    ctx.on<ServerStopping>(priority::kNormal, [service](ServerStopping& e) {
+      service->shutdown(e.hold, service);
+      return Flow::Continue;
+    });
 
     auto handler = [service](StanzaToComponent& e) {
       service->dispatch(e.stanza, e.from, e.to, service);

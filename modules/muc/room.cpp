@@ -355,6 +355,24 @@ void Room::broadcast_presence(Occupant& o, Outbox& out, const std::vector<int>& 
     out.broadcast(presence_for(o, *an_other, none, codes, *shown, decorate), std::move(others));
 }
 
+void Room::shutdown(Outbox& out) {
+  for (const auto& o : occupants_)
+    for (const auto& s : o.sessions) {
+      auto p = std::make_shared<xml::Element>("presence", std::string(stanza::kClientNs));
+      p->set("from", jid_.with_resource(o.nick).str());
+      p->set("to", s.jid.str());
+      p->set("type", "unavailable");
+      auto& x = p->add("x", std::string(kUserNs));
+      x.add("item")
+          .set("affiliation", to_string(affiliation(o.bare)))
+          .set("role", to_string(Role::None));
+      add_status(x, 110);
+      add_status(x, 332);
+      out.push_back(std::move(p));
+    }
+  occupants_.clear();
+}
+
 void Room::handle(const xml::Element& stanza, const Jid& from, Outbox& out, SysTime now) {
   if (destroyed_) return error(stanza, "cancel", "item-not-found", out);
   if (stanza.name() == "presence")

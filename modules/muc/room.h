@@ -187,6 +187,10 @@ class Room {
   Room(Jid jid, ServiceOptions options, std::string secret, const StoredRoom& stored,
        std::shared_ptr<Persistence> persistence = nullptr);
 
+  // The service is shutting down: every occupant's sessions get their own unavailable with
+  // status 332 (XEP-0045 status codes), and the room is empty.
+  void shutdown(Outbox& out);
+
   // One stanza to the room (to = room or room/nick) from a real full JID.
   void handle(const xml::Element& stanza, const Jid& from, Outbox& out, SysTime now);
 

@@ -139,34 +139,54 @@ void Server::stop() {
   asio::post(impl_->io, [this] {
     PLOG(Info, "server") << "shutting down";
     if (impl_->control) impl_->control->stop();
-    if (impl_->listeners) {
-      impl_->listeners->stop_accepting();
-      impl_->listeners->close_all("system-shutdown");
-    }
-    // Wait (bounded) for sessions to say goodbye so their SessionClosed work reaches storage.
-    auto timer = std::make_shared<asio::steady_timer>(impl_->io);
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    auto poll = std::make_shared<std::function<void()>>();
-    *poll = [this, timer, deadline, poll] {
-      bool done = !impl_->listeners || impl_->listeners->connections() == 0;
-      if (done || std::chrono::steady_clock::now() >= deadline) {
-        // Storage work still queued (offline storage of what sessions left unacknowledged)
-        // runs while the modules it calls back into are loaded; then they go, then storage.
-        if (impl_->db) impl_->db->settle();
-        impl_->modules.unload_all();
-        if (impl_->db) impl_->db->drain();
-        impl_->work.reset();
-        impl_->io.stop();
-        *poll = nullptr;  // break the self-reference
-        return;
-      }
-      timer->expires_after(std::chrono::milliseconds(20));
-      timer->async_wait([poll](const boost::system::error_code&) {
-        if (*poll) (*poll)();
-      });
+    if (impl_->listeners) impl_->listeners->stop_accepting();
+    // Modules say goodbye first (ServerStopping): the clients are closed once the last copy of
+    // `hold` is gone, or after a bound if a module keeps one.
+    auto once = std::make_shared<std::atomic<bool>>(false);
+    auto bound = std::make_shared<asio::steady_timer>(impl_->io, std::chrono::seconds(2));
+    auto close = [this, once, bound] {
+      if (once->exchange(true)) return;
+      bound->cancel();
+      asio::post(impl_->io, [this] { close_clients(); });
     };
-    (*poll)();
+    std::shared_ptr<const void> hold(nullptr, [close](const void*) { close(); });
+    bound->async_wait([close](const boost::system::error_code& ec) {
+      if (ec != asio::error::operation_aborted) close();
+    });
+    ServerStopping event{*this, std::move(hold)};
+    try {
+      hooks_.fire(event);
+    } catch (const std::exception& e) {
+      PLOG(Error, "server") << "a shutdown handler failed: " << e.what();
+    }
   });
+}
+
+void Server::close_clients() {
+  if (impl_->listeners) impl_->listeners->close_all("system-shutdown");
+  // Wait (bounded) for sessions to say goodbye so their SessionClosed work reaches storage.
+  auto timer = std::make_shared<asio::steady_timer>(impl_->io);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  auto poll = std::make_shared<std::function<void()>>();
+  *poll = [this, timer, deadline, poll] {
+    bool done = !impl_->listeners || impl_->listeners->connections() == 0;
+    if (done || std::chrono::steady_clock::now() >= deadline) {
+      // Storage work still queued (offline storage of what sessions left unacknowledged)
+      // runs while the modules it calls back into are loaded; then they go, then storage.
+      if (impl_->db) impl_->db->settle();
+      impl_->modules.unload_all();
+      if (impl_->db) impl_->db->drain();
+      impl_->work.reset();
+      impl_->io.stop();
+      *poll = nullptr;  // break the self-reference
+      return;
+    }
+    timer->expires_after(std::chrono::milliseconds(20));
+    timer->async_wait([poll](const boost::system::error_code&) {
+      if (*poll) (*poll)();
+    });
+  };
+  (*poll)();
 }
 
 void Server::reload_tls() {

@@ -75,6 +75,7 @@ class Server {
   [[nodiscard]] Registration every(std::chrono::milliseconds period, std::function<void()> fn);
 
  private:
+  void close_clients();  // stop(), once the modules said goodbye (ServerStopping)
   struct Impl;
   Config config_;
   Hooks hooks_;

@@ -137,6 +137,16 @@ struct MessageUndelivered {
   std::vector<SessionPtr> skip = {};
 };
 
+// The server is shutting down (SIGTERM, Server::stop()), before any client is told: what a
+// module sends clients now still reaches them (a room's unavailable with status 332, XEP-0045
+// §9 of the status code registry). A handler that sends from another strand copies `hold`
+// into that work; clients are disconnected once every copy is gone (or after a bound).
+struct ServerStopping {
+  static constexpr std::string_view kName = "server/stopping";
+  Server& server;
+  std::shared_ptr<const void> hold;
+};
+
 // Session lifecycle.
 struct SessionBound {
   static constexpr std::string_view kName = "session/bound";

@@ -635,6 +635,36 @@ TEST_F(MucTest, SlixmppCreatesJoinsAndChatsWithItsMucPlugin) {
   EXPECT_EQ(r.exit_code, 0) << r.output;
 }
 
+// A server shutting down takes everyone out of its rooms with status 332 (XEP-0045 status
+// codes) before it closes their streams.
+TEST(MucShutdown, OccupantsAreToldTheServiceIsGoingWith332) {
+  auto o = with_users({"alice", "bob"});
+  o.modules.push_back("muc");
+  ServerProcess s(o);
+  ASSERT_TRUE(s.start()) << s.error();
+  const std::string room = room_jid("closing");
+  auto login = [&](const std::string& user) {
+    auto c = std::make_unique<StropheClient>(user + "@" + kHost + "/shut", kPassword, s.c2s_port());
+    c->connect();
+    return c;
+  };
+  auto alice = login("alice");
+  auto bob = login("bob");
+  MucTest::create_instant(*alice, room, "Alice");
+  ASSERT_TRUE(MucTest::join(*bob, room, "Bob"));
+  ASSERT_TRUE(MucTest::subject(*bob, room));
+  ASSERT_EQ(s.stop(), 0) << s.log();
+  for (auto* c : {alice.get(), bob.get()}) {
+    const std::string nick = c == alice.get() ? "Alice" : "Bob";
+    auto gone = c->wait_for([&](const Node& n) {
+      return n.name == "presence" && n.attr("from") == room + "/" + nick &&
+             n.attr("type") == "unavailable" && has_status(n, 332) && has_status(n, 110);
+    });
+    EXPECT_TRUE(gone) << nick << " was not told the room is going";
+    EXPECT_TRUE(c->wait_disconnected());
+  }
+}
+
 // §10.1.3 persistent rooms, on both backends: the settings, subject and affiliations survive
 // a restart, the room is found again on first use (it is not loaded at start), public ones are
 // listed by the service even before anyone touched them, occupant ids stay the same, and a
