@@ -543,7 +543,7 @@ void Room::message(const xml::Element& m, const Jid& from, Outbox& out, SysTime 
     }
     const auto* x = m.child("x", kUserNs);
     if (x && x->child("invite")) return invite(m, from, out);
-    if (x && x->child("decline")) return;  // §7.8.2 declines: not relayed yet
+    if (x && x->child("decline")) return decline(m, from, out);
     return error(m, "modify", "bad-request", out);
   }
   if (type == "groupchat")  // §7.5: groupchat to an occupant is an error
@@ -638,6 +638,24 @@ void Room::invite(const xml::Element& m, const Jid& from, Outbox& out) {
     i.set("from", from.str());
     if (const auto* reason = inv->child("reason")) i.add(*reason);
     if (settings_.password_protected) x.text_child("password", settings_.password);
+    out.push_back(std::move(msg));
+  }
+}
+
+// §7.8.2: the invitee says no; the room tells the inviter, from the room, naming the invitee
+// by bare JID (as the XEP's example does). Only a decline's reason travels: the room is not a
+// relay for anything else.
+void Room::decline(const xml::Element& m, const Jid& from, Outbox& out) {
+  for (const auto* d : m.child("x", kUserNs)->children("decline")) {
+    auto to = Jid::parse(d->get("to"));
+    if (!to) return error(m, "modify", "jid-malformed", out);
+    auto msg = std::make_shared<xml::Element>("message", std::string(stanza::kClientNs));
+    msg->set("from", jid_.str());
+    msg->set("to", to->str());
+    if (m.has("id")) msg->set("id", m.get("id"));
+    auto& dec = msg->add("x", std::string(kUserNs)).add("decline");
+    dec.set("from", from.bare().str());
+    if (const auto* reason = d->child("reason")) dec.text_child("reason", reason->text());
     out.push_back(std::move(msg));
   }
 }

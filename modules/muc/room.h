@@ -251,6 +251,7 @@ class Room {
   void groupchat(const xml::Element& m, Occupant& o, Outbox& out, SysTime now);
   void private_message(const xml::Element& m, Occupant& o, const std::string& nick, Outbox& out);
   void invite(const xml::Element& m, const Jid& from, Outbox& out);
+  void decline(const xml::Element& m, const Jid& from, Outbox& out);
   void iq(const xml::Element& iq, const Jid& from, Outbox& out, SysTime now);
   void iq_to_occupant(const xml::Element& iq, const Jid& from, const std::string& nick,
                       Outbox& out);

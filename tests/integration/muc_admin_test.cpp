@@ -479,6 +479,34 @@ TEST_F(MucAdminTest, AMediatedInvitationIntoAMembersOnlyRoomMakesTheInviteeAMemb
   EXPECT_TRUE(contains(listed_jids(*list), frank->bare())) << list->raw;
 }
 
+// §7.8.2: the invitee declines through the room, which tells the inviter.
+TEST_F(MucAdminTest, ADeclinedInvitationReachesTheInviterFromTheRoom) {
+  auto alice = client("alice", "decline");
+  auto erin = client("erin", "decline");
+  ASSERT_TRUE(go_online(*erin));  // the invitation goes to the bare JID: an available resource
+  settle(*erin);
+  const std::string room = room_jid("declined");
+  create_configured(*alice, room, "Alice", config_form({{"membersonly", "1"}}));
+  alice->send("<message to='" + room + "'><x xmlns='" + kMucUser + "'><invite to='" + erin->bare() +
+              "'/></x></message>");
+  ASSERT_TRUE(erin->wait_for([&](const Node& n) {
+    const Node* x = n.child("x", kMucUser);
+    return n.attr("from") == room && x && x->child("invite", kMucUser);
+  }));
+  erin->send("<message to='" + room + "'><x xmlns='" + kMucUser + "'><decline to='" + alice->jid() +
+             "'><reason>busy</reason></decline></x></message>");
+  auto got = alice->wait_for([&](const Node& n) {
+    const Node* x = n.child("x", kMucUser);
+    return n.name == "message" && n.attr("from") == room && x && x->child("decline", kMucUser);
+  });
+  ASSERT_TRUE(got) << "the inviter hears of the decline";
+  const Node* decline = got->child("x", kMucUser)->child("decline", kMucUser);
+  EXPECT_EQ(decline->attr("from"), erin->bare()) << got->raw;
+  const Node* reason = decline->child("reason", kMucUser);
+  ASSERT_TRUE(reason) << got->raw;
+  EXPECT_EQ(reason->text, "busy");
+}
+
 TEST_F(MucAdminTest, ADirectInvitationIsRoutedUnchanged) {
   auto bob = client("bob", "direct");
   auto carol = client("carol", "direct");
