@@ -544,6 +544,7 @@ void Room::message(const xml::Element& m, const Jid& from, Outbox& out, SysTime 
     const auto* x = m.child("x", kUserNs);
     if (x && x->child("invite")) return invite(m, from, out);
     if (x && x->child("decline")) return decline(m, from, out);
+    if (auto form = voice_form(m)) return voice(m, *form, from, out);  // voice.cpp
     return error(m, "modify", "bad-request", out);
   }
   if (type == "groupchat")  // §7.5: groupchat to an occupant is an error

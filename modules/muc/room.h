@@ -155,6 +155,9 @@ struct TombstoneInfo {
 };
 xml::Element make_tombstone(const xml::Element& original, const TombstoneInfo& info);
 
+// voice.cpp: the muc#request form (§7.13, §8.6) a message to the room carries, or nullopt.
+std::optional<xep::dataforms::Form> voice_form(const xml::Element& message);
+
 // §7.2.15 <history/> on join; unset fields are not limits.
 struct HistoryRequest {
   std::optional<size_t> max_stanzas = {};
@@ -284,6 +287,12 @@ class Room {
   void retract_own(const xml::Element& message, const Occupant& o, SysTime now);
   bool flooding(const Occupant& o, SysTime now);
   void add_moderation_features(std::vector<std::string>& features) const;
+
+  // voice.cpp: §7.13 a visitor's voice request goes to the moderators as an approval form;
+  // §8.6 a moderator's submitted approval grants voice.
+  void voice(const xml::Element& m, const xep::dataforms::Form& form, const Jid& from, Outbox& out);
+  void approve_voice(const xml::Element& m, const xep::dataforms::Form& form, const Jid& from,
+                     Outbox& out);
 
   // Helpers.
   Occupant* occupant_of(const Jid& real_full);

@@ -14,6 +14,7 @@
 #include "../../modules/muc/moderation.cpp"   // NOLINT(bugprone-suspicious-include)
 #include "../../modules/muc/room.cpp"         // NOLINT(bugprone-suspicious-include)
 #include "../../modules/muc/room_config.cpp"  // NOLINT(bugprone-suspicious-include)
+#include "../../modules/muc/voice.cpp"        // NOLINT(bugprone-suspicious-include)
 #include "xep/stored_element.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

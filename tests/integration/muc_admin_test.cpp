@@ -8,6 +8,7 @@
 // sent in order, so once a later stanza from the room has arrived, an earlier one would have.
 #include <algorithm>
 #include <functional>
+#include <map>
 
 #include "common.h"
 
@@ -305,6 +306,55 @@ TEST_F(MucAdminTest, AVisitorInAModeratedRoomSpeaksOnceAModeratorGrantsVoice) {
   auto again = dave->wait_for([](const Node& n) { return n.attr("id") == "mute2"; });
   ASSERT_TRUE(again);
   EXPECT_EQ(stanza_error(*again), "forbidden") << again->raw;
+}
+
+TEST_F(MucAdminTest, AVisitorAsksForVoiceAndTheModeratorApprovesTheForm) {
+  auto alice = client("alice", "ask");
+  auto dave = client("dave", "ask");
+  const std::string room = room_jid("askvoice");
+  const std::string request_ns = "http://jabber.org/protocol/muc#request";
+  create_configured(*alice, room, "Alice", config_form({{"moderatedroom", "1"}}));
+  enter(*dave, room, "Dave");
+
+  // §7.13: the visitor asks.
+  dave->send("<message to='" + room + "' id='ask1'><x xmlns='jabber:x:data' type='submit'>" +
+             "<field var='FORM_TYPE'><value>" + request_ns + "</value></field>" +
+             "<field var='muc#role' type='list-single'><value>participant</value></field>" +
+             "</x></message>");
+  // §8.6: the moderator gets the approval form from the room.
+  auto form = alice->wait_for([&](const Node& n) {
+    const Node* x = n.child("x", "jabber:x:data");
+    return n.name == "message" && n.attr("from") == room && x && x->attr("type") == "form";
+  });
+  ASSERT_TRUE(form) << "the moderator got no approval form";
+  std::map<std::string, std::string> fields;
+  for (const Node* f : form->child("x", "jabber:x:data")->all("field")) {
+    const Node* v = f->child("value");
+    fields[f->attr("var")] = v ? v->text : "";
+  }
+  EXPECT_EQ(fields["FORM_TYPE"], request_ns) << form->raw;
+  EXPECT_EQ(fields["muc#role"], "participant") << form->raw;
+  EXPECT_EQ(bare_of(fields["muc#jid"]), "dave@" + kHost) << form->raw;
+  EXPECT_EQ(fields["muc#roomnick"], "Dave") << form->raw;
+  EXPECT_EQ(fields["muc#request_allow"], "false") << form->raw;
+
+  // The moderator approves: Dave is a participant and speaks.
+  alice->send("<message to='" + room + "' id='ok1'><x xmlns='jabber:x:data' type='submit'>" +
+              "<field var='FORM_TYPE'><value>" + request_ns + "</value></field>" +
+              "<field var='muc#role'><value>participant</value></field>" +
+              "<field var='muc#jid'><value>" + fields["muc#jid"] + "</value></field>" +
+              "<field var='muc#roomnick'><value>Dave</value></field>" +
+              "<field var='muc#request_allow'><value>true</value></field></x></message>");
+  auto voiced = dave->wait_for([&](const Node& n) {
+    const Node* i = item_of(n);
+    return n.name == "presence" && n.attr("from") == room + "/Dave" && n.attr("type").empty() &&
+           i && i->attr("role") == "participant";
+  });
+  ASSERT_TRUE(voiced) << "Dave is told he has voice";
+  EXPECT_TRUE(has_status(*voiced, 110)) << voiced->raw;
+  say(*dave, room, "thank you");
+  EXPECT_TRUE(groupchat_from(*alice, room + "/Dave", "thank you"));
+  EXPECT_TRUE(groupchat_from(*dave, room + "/Dave", "thank you"));
 }
 
 TEST_F(MucAdminTest, AMembersOnlyRoomAdmitsMembersListsThemAndRemovesAnExMemberWith321) {

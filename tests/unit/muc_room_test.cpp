@@ -10,6 +10,7 @@
 #include "../../modules/muc/moderation.cpp"   // NOLINT(bugprone-suspicious-include)
 #include "../../modules/muc/room.cpp"         // NOLINT(bugprone-suspicious-include)
 #include "../../modules/muc/room_config.cpp"  // NOLINT(bugprone-suspicious-include)
+#include "../../modules/muc/voice.cpp"        // NOLINT(bugprone-suspicious-include)
 
 #include "xep/stored_element.h"
 
@@ -967,6 +968,113 @@ TEST_F(MucRoom, RestoredHistoryIsServedToJoiners) {
   ASSERT_EQ(bodies.size(), 20u);  // default_history
   EXPECT_EQ(bodies.front(), "10");
   EXPECT_EQ(bodies.back(), "29");
+}
+
+// --- §7.13, §8.6 voice requests (voice.cpp) --------------------------------------------------
+
+class MucVoice : public MucRoom {
+ public:
+  // A moderated room: crone (owner, moderator, two sessions), wiccarocks (given voice by
+  // crone), hag66 (a visitor).
+  void SetUp() override {
+    open_room(field("muc#roomconfig_moderatedroom", "1"));
+    admin_set("crone@example.com/desktop", "<item nick='secondwitch' role='participant'/>");
+    join("crone@example.com/phone", "firstwitch");
+    join("hag66@example.com/pda", "third");
+  }
+  static std::string request_form(const std::string& role = "participant") {
+    return "<x xmlns='jabber:x:data' type='submit'>" +
+           field("FORM_TYPE", "http://jabber.org/protocol/muc#request") + field("muc#role", role) +
+           "</x>";
+  }
+  Sent request(const std::string& from, const std::string& role = "participant") {
+    return send("<message id='rv' from='" + from + "' to='" + kRoom + "'>" + request_form(role) +
+                "</message>");
+  }
+  Sent approve(const std::string& from, const std::string& allow, const std::string& nick = "third",
+               const std::string& real = "hag66@example.com/pda",
+               const std::string& type = "submit") {
+    return send("<message id='av' from='" + from + "' to='" + kRoom +
+                "'><x xmlns='jabber:x:data' type='" + type + "'>" +
+                field("FORM_TYPE", "http://jabber.org/protocol/muc#request") +
+                field("muc#role", "participant") + field("muc#jid", real) +
+                field("muc#roomnick", nick) + field("muc#request_allow", allow) + "</x></message>");
+  }
+};
+
+TEST_F(MucVoice, AVisitorsRequestReachesEveryModeratorSessionAsAnApprovalForm) {
+  auto out = request("hag66@example.com/pda");
+  ASSERT_EQ(out.size(), 2u);  // crone's two sessions; not wiccarocks, not the visitor
+  EXPECT_EQ(to(out, "crone@example.com/desktop").size(), 1u);
+  EXPECT_EQ(to(out, "crone@example.com/phone").size(), 1u);
+  for (const auto& m : out) {
+    EXPECT_EQ(m->name(), "message");
+    EXPECT_EQ(m->get("from"), kRoom);
+    auto form = df::parse(*m->child("x", df::kNs));
+    ASSERT_TRUE(form);
+    EXPECT_EQ(form->type, df::FormType::Form);
+    EXPECT_EQ(form->form_type(), "http://jabber.org/protocol/muc#request");
+    EXPECT_EQ(form->field("muc#role")->value(), "participant");
+    EXPECT_EQ(form->field("muc#jid")->value(), "hag66@example.com/pda");
+    EXPECT_EQ(form->field("muc#roomnick")->value(), "third");
+    EXPECT_EQ(form->field("muc#request_allow")->type, "boolean");
+    EXPECT_EQ(form->field("muc#request_allow")->value(), "false");
+  }
+}
+
+TEST_F(MucVoice, OnlyVisitorsInAModeratedRoomAskAndOnlyForVoice) {
+  EXPECT_EQ(condition(*request("wiccarocks@example.com/laptop").at(0)), "not-allowed");
+  EXPECT_EQ(condition(*request("hag66@example.com/pda", "moderator").at(0)), "bad-request");
+  EXPECT_EQ(condition(*request("stranger@example.com/x").at(0)), "not-acceptable");
+  // No longer moderated: hag66 stays a visitor (roles do not change with the setting), but
+  // voice requests are for moderated rooms (§7.13).
+  owner_set("crone@example.com/desktop", "<x xmlns='jabber:x:data' type='submit'>" +
+                                             field("muc#roomconfig_moderatedroom", "0") + "</x>");
+  EXPECT_EQ(condition(*request("hag66@example.com/pda").at(0)), "not-allowed");
+}
+
+TEST_F(MucVoice, AnApprovalGrantsVoiceWithThePresenceBroadcast) {
+  request("hag66@example.com/pda");
+  auto out = approve("crone@example.com/phone", "true");
+  // Everyone (crone x2, wiccarocks, hag66) sees third as a participant, with crone as actor.
+  ASSERT_EQ(out.size(), 4u);
+  auto self = to(out, "hag66@example.com/pda");
+  ASSERT_EQ(self.size(), 1u);
+  EXPECT_EQ(item(*self[0])->get("role"), "participant");
+  EXPECT_EQ(item(*self[0])->child("actor")->get("nick"), "firstwitch");
+  EXPECT_EQ(codes(*self[0]), (std::vector<std::string>{"110"}));
+  EXPECT_EQ(say("hag66@example.com/pda", "now I speak").size(), 4u);
+  // A second approval of the same request changes nothing.
+  EXPECT_TRUE(approve("crone@example.com/desktop", "1").empty());
+}
+
+TEST_F(MucVoice, ADenialOrACancelChangesNothing) {
+  request("hag66@example.com/pda");
+  EXPECT_TRUE(approve("crone@example.com/desktop", "false").empty());
+  EXPECT_TRUE(approve("crone@example.com/desktop", "0").empty());
+  EXPECT_TRUE(
+      approve("crone@example.com/desktop", "true", "third", "hag66@example.com/pda", "cancel")
+          .empty());
+  EXPECT_EQ(condition(*say("hag66@example.com/pda", "still mute").at(0)), "forbidden");
+}
+
+TEST_F(MucVoice, OnlyAModeratorApproves) {
+  request("hag66@example.com/pda");
+  EXPECT_EQ(condition(*approve("wiccarocks@example.com/laptop", "true").at(0)), "forbidden");
+  EXPECT_EQ(condition(*approve("hag66@example.com/pda", "true").at(0)), "forbidden");
+  EXPECT_EQ(condition(*approve("stranger@example.com/x", "true").at(0)), "forbidden");
+  EXPECT_EQ(condition(*say("hag66@example.com/pda", "still mute").at(0)), "forbidden");
+}
+
+TEST_F(MucVoice, AnApprovalForANickThatIsGoneOrSomeoneElsesIsNotFound) {
+  request("hag66@example.com/pda");
+  EXPECT_EQ(condition(*approve("crone@example.com/desktop", "true", "nobody").at(0)),
+            "item-not-found");
+  EXPECT_EQ(
+      condition(
+          *approve("crone@example.com/desktop", "true", "third", "impostor@example.com/x").at(0)),
+      "item-not-found");
+  EXPECT_EQ(condition(*say("hag66@example.com/pda", "still mute").at(0)), "forbidden");
 }
 
 }  // namespace
