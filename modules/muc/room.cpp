@@ -457,6 +457,12 @@ void Room::join(const xml::Element& p, const Jid& from, const std::string& nick,
   if (settings_.whois == Whois::Anyone) self_codes.push_back(100);
   if (settings_.logging && archive_) self_codes.push_back(170);
   if (creating) self_codes.push_back(201);
+  // 210: the nick is not the one asked for. Nicks are normalized as resourceparts (RFC 7622
+  // OpaqueString: NFC, spaces), so a client that sent another form learns the room's.
+  const std::string_view asked = p.get("to");
+  if (auto slash = asked.find('/');
+      slash != std::string_view::npos && asked.substr(slash + 1) != nick)
+    self_codes.push_back(210);
   broadcast_presence(*o, out, {}, {}, {}, {}, &from);
   // ... and last its self-presence.
   out.push_back(presence_for(*o, *o, from, self_codes, {}, {}));

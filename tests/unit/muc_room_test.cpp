@@ -247,6 +247,27 @@ TEST_F(MucRoom, TheCreatorGetsALockedRoomAndOthersDoNotSeeIt) {
   EXPECT_TRUE(room.listed());
 }
 
+// Nicks are resourceparts (RFC 7622 OpaqueString, NFC): a nick sent in another form is the
+// normalized one in the room, and the self-presence says 210.
+TEST_F(MucRoom, ANormalizedNickIsAnnouncedWith210) {
+  open_room();
+  auto out = join("bob@example.com/phone", "Cafe\xcc\x81");  // e + combining acute
+  std::shared_ptr<xml::Element> self;
+  for (const auto& e : out)
+    if (e->name() == "presence" && e->get("to") == "bob@example.com/phone") self = e;
+  ASSERT_TRUE(self);
+  EXPECT_EQ(self->get("from"), kRoom + "/Caf\xc3\xa9");
+  auto c = codes(*self);
+  EXPECT_NE(std::find(c.begin(), c.end(), "210"), c.end()) << self->str();
+  // A nick already in its normal form gets no 210.
+  auto plain = join("carol@example.com/phone", "carol");
+  for (const auto& e : plain)
+    if (e->name() == "presence" && e->get("to") == "carol@example.com/phone") {
+      auto pc = codes(*e);
+      EXPECT_EQ(std::find(pc.begin(), pc.end(), "210"), pc.end()) << e->str();
+    }
+}
+
 TEST_F(MucRoom, JoinOrderOthersFirstThenSelfLastThenHistoryAndSubject) {
   open_room();
   say("crone@example.com/desktop", "hello");
