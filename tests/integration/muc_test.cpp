@@ -327,6 +327,37 @@ TEST_F(MucTest, HistoryOnJoinHonoursMaxstanzasAndCarriesTheRoomsDelay) {
   EXPECT_FALSE(frank->has([](const Node& n) { return n.name == "message" && n.child("body"); }));
 }
 
+// §7.2.15's other limits, as clients send them: maxchars counts the serialized stanzas (one
+// that does not fit is not sent), since is a date, seconds a look-back.
+TEST_F(MucTest, HistoryOnJoinHonoursMaxcharsSinceAndSeconds) {
+  auto alice = client("alice", "history2");
+  const std::string room = room_jid("history2");
+  create_instant(*alice, room, "Alice");
+  for (int i = 1; i <= 3; ++i) {
+    say(*alice, room, "entry " + std::to_string(i));
+    ASSERT_TRUE(groupchat_from(*alice, room + "/Alice", "entry " + std::to_string(i)));
+  }
+  auto bodies_for = [&](const std::string& user, const std::string& nick,
+                        const std::string& history) {
+    auto c = client(user, "h-" + nick);
+    EXPECT_TRUE(join(*c, room, nick, history));
+    EXPECT_TRUE(subject(*c, room));
+    std::vector<std::string> bodies;
+    for (const auto& n : c->received())
+      if (const Node* b = n.child("body"); n.name == "message" && b) bodies.push_back(b->text);
+    return bodies;
+  };
+  // maxchars='0': nothing; a large maxchars: everything.
+  EXPECT_TRUE(bodies_for("bob", "Zero", "<history maxchars='0'/>").empty());
+  EXPECT_EQ(bodies_for("carol", "All", "<history maxchars='100000'/>"),
+            (std::vector<std::string>{"entry 1", "entry 2", "entry 3"}));
+  // since a date in the future: nothing; since long ago: everything.
+  EXPECT_TRUE(bodies_for("dave", "Later", "<history since='2200-01-01T00:00:00Z'/>").empty());
+  EXPECT_EQ(bodies_for("erin", "Early", "<history since='2000-01-01T00:00:00Z'/>").size(), 3u);
+  // seconds: the last hour holds all three.
+  EXPECT_EQ(bodies_for("frank", "Hour", "<history seconds='3600'/>").size(), 3u);
+}
+
 TEST_F(MucTest, TheSubjectSetByAModeratorReachesEveryoneAndLaterJoiners) {
   auto alice = client("alice", "subject");
   auto bob = client("bob", "subject");
