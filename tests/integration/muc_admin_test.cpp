@@ -10,42 +10,12 @@
 #include <functional>
 #include <map>
 
-#include "common.h"
+#include "muc_common.h"
 
 namespace parley::it {
 namespace {
 
-const std::string kMuc = "http://jabber.org/protocol/muc";
-const std::string kMucUser = "http://jabber.org/protocol/muc#user";
-const std::string kMucOwner = "http://jabber.org/protocol/muc#owner";
-const std::string kMucAdmin = "http://jabber.org/protocol/muc#admin";
 const std::string kConference = "jabber:x:conference";
-const std::string kService = "groups." + kHost;
-
-std::string room_jid(const std::string& name) {
-  return name + "@" + kService;
-}
-
-bool has_status(const Node& stanza, int code) {
-  const Node* x = stanza.child("x", kMucUser);
-  if (!x) return false;
-  for (const Node* s : x->all("status"))
-    if (s->attr("code") == std::to_string(code)) return true;
-  return false;
-}
-
-const Node* item_of(const Node& presence) {
-  const Node* x = presence.child("x", kMucUser);
-  return x ? x->child("item", kMucUser) : nullptr;
-}
-
-std::string config_form(const std::vector<std::pair<std::string, std::string>>& fields) {
-  std::string x = "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>" +
-                  std::string("http://jabber.org/protocol/muc#roomconfig") + "</value></field>";
-  for (const auto& [var, value] : fields)
-    x += "<field var='muc#roomconfig_" + var + "'><value>" + value + "</value></field>";
-  return x + "</x>";
-}
 
 // The JIDs listed in a muc#admin result.
 std::vector<std::string> listed_jids(const Node& result) {

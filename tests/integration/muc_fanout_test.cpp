@@ -7,16 +7,11 @@
 // inactive occupant's room presence (with its 'to') as it holds any presence.
 //
 // Absence is asserted with an ordering sentinel, never with a wait (see muc_test.cpp).
-#include "common.h"
+#include "muc_common.h"
 #include "sm_client.h"
 
 namespace parley::it {
 namespace {
-
-const std::string kMuc = "http://jabber.org/protocol/muc";
-const std::string kMucUser = "http://jabber.org/protocol/muc#user";
-const std::string kMucOwner = "http://jabber.org/protocol/muc#owner";
-const std::string kService = "groups." + kHost;
 
 class MucFanoutTest : public ServerSuite<MucFanoutTest> {
  public:
@@ -29,23 +24,6 @@ class MucFanoutTest : public ServerSuite<MucFanoutTest> {
     return o;
   }
 };
-
-std::string room_jid(const std::string& name) {
-  return name + "@" + kService;
-}
-
-bool has_status(const Node& stanza, int code) {
-  const Node* x = stanza.child("x", kMucUser);
-  if (!x) return false;
-  for (const Node* s : x->all("status"))
-    if (s->attr("code") == std::to_string(code)) return true;
-  return false;
-}
-
-const Node* item_of(const Node& presence) {
-  const Node* x = presence.child("x", kMucUser);
-  return x ? x->child("item", kMucUser) : nullptr;
-}
 
 std::string join_xml(const std::string& room, const std::string& nick) {
   return "<presence to='" + room + "/" + nick + "'><x xmlns='" + kMuc +
@@ -209,9 +187,9 @@ TEST_F(MucFanoutTest, AnOccupantWhoBlockedTheRoomsDomainGetsNothing) {
   create_instant(*owner, room, "owner");
   join(*blocker, room, "blocker");
   join(*last, room, "last");  // after the blocker in the room's order
-  auto r =
-      blocker->iq("<iq type='set' id='" + blocker->next_id() +
-                  "'><block xmlns='urn:xmpp:blocking'><item jid='" + kService + "'/></block></iq>");
+  auto r = blocker->iq("<iq type='set' id='" + blocker->next_id() +
+                       "'><block xmlns='urn:xmpp:blocking'><item jid='" + kMucService +
+                       "'/></block></iq>");
   ASSERT_TRUE(r && r->attr("type") == "result") << (r ? r->raw : "no reply");
 
   owner->send("<presence to='" + room + "/owner'><show>away</show></presence>");

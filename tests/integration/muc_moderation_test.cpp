@@ -5,24 +5,16 @@
 //
 // Absence is asserted with an ordering sentinel, never with a wait: a room handles what it is
 // sent in order, so once a later stanza from the room has arrived, an earlier one would have.
-#include "common.h"
+#include "muc_common.h"
 
 namespace parley::it {
 namespace {
 
-const std::string kMuc = "http://jabber.org/protocol/muc";
-const std::string kMucUser = "http://jabber.org/protocol/muc#user";
-const std::string kMucOwner = "http://jabber.org/protocol/muc#owner";
 const std::string kSid = "urn:xmpp:sid:0";
 const std::string kMam = "urn:xmpp:mam:2";
 const std::string kForward = "urn:xmpp:forward:0";
 const std::string kModerate = "urn:xmpp:message-moderate:1";
 const std::string kRetract = "urn:xmpp:message-retract:1";
-const std::string kService = "groups." + kHost;
-
-std::string room_jid(const std::string& name) {
-  return name + "@" + kService;
-}
 
 bool self_presence(const Node& n) {
   const Node* x = n.child("x", kMucUser);

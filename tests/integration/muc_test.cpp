@@ -11,38 +11,16 @@
 #include <set>
 #include <thread>
 
-#include "common.h"
+#include "muc_common.h"
 
 namespace parley::it {
 namespace {
 
-const std::string kMuc = "http://jabber.org/protocol/muc";
-const std::string kMucUser = "http://jabber.org/protocol/muc#user";
-const std::string kMucOwner = "http://jabber.org/protocol/muc#owner";
-const std::string kMucAdmin = "http://jabber.org/protocol/muc#admin";
 const std::string kDiscoInfo = "http://jabber.org/protocol/disco#info";
 const std::string kDiscoItems = "http://jabber.org/protocol/disco#items";
 const std::string kSid = "urn:xmpp:sid:0";
 const std::string kOccupantId = "urn:xmpp:occupant-id:0";
 const std::string kDelay = "urn:xmpp:delay";
-const std::string kService = "groups." + kHost;
-
-std::string room_jid(const std::string& name) {
-  return name + "@" + kService;
-}
-
-bool has_status(const Node& stanza, int code) {
-  const Node* x = stanza.child("x", kMucUser);
-  if (!x) return false;
-  for (const Node* s : x->all("status"))
-    if (s->attr("code") == std::to_string(code)) return true;
-  return false;
-}
-
-const Node* item_of(const Node& presence) {
-  const Node* x = presence.child("x", kMucUser);
-  return x ? x->child("item", kMucUser) : nullptr;
-}
 
 std::string occupant_id(const Node& stanza) {
   const Node* o = stanza.child("occupant-id", kOccupantId);
@@ -117,11 +95,11 @@ TEST_F(MucTest, TheServiceIsDiscoverable) {
   ASSERT_TRUE(items && items->attr("type") == "result");
   bool listed = false;
   for (const Node* i : items->child("query", kDiscoItems)->all("item"))
-    listed = listed || i->attr("jid") == kService;
-  EXPECT_TRUE(listed) << "the host's disco#items lists " << kService << ": " << items->raw;
+    listed = listed || i->attr("jid") == kMucService;
+  EXPECT_TRUE(listed) << "the host's disco#items lists " << kMucService << ": " << items->raw;
 
-  auto info = alice->iq("<iq type='get' to='" + kService + "' id='i2'><query xmlns='" + kDiscoInfo +
-                        "'/></iq>");
+  auto info = alice->iq("<iq type='get' to='" + kMucService + "' id='i2'><query xmlns='" +
+                        kDiscoInfo + "'/></iq>");
   ASSERT_TRUE(info && info->attr("type") == "result") << (info ? info->raw : "no reply");
   const Node* q = info->child("query", kDiscoInfo);
   ASSERT_TRUE(q);
@@ -135,7 +113,7 @@ TEST_F(MucTest, TheServiceIsDiscoverable) {
   EXPECT_TRUE(features.count(kOccupantId));
 
   // Something the service does not do is service-unavailable, not silence.
-  auto odd = alice->iq("<iq type='get' to='" + kService +
+  auto odd = alice->iq("<iq type='get' to='" + kMucService +
                        "' id='i3'><query xmlns='urn:example:nothing'/></iq>");
   ASSERT_TRUE(odd);
   EXPECT_EQ(stanza_error(*odd), "service-unavailable");
@@ -703,14 +681,6 @@ TEST(MucShutdown, OccupantsAreToldTheServiceIsGoingWith332) {
 class MucPersistence : public BackendServerTest {};
 PARLEY_BACKENDS(MucPersistence);
 
-std::string config_form(const std::vector<std::pair<std::string, std::string>>& fields) {
-  std::string x = "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>" +
-                  std::string("http://jabber.org/protocol/muc#roomconfig") + "</value></field>";
-  for (const auto& [var, value] : fields)
-    x += "<field var='muc#roomconfig_" + var + "'><value>" + value + "</value></field>";
-  return x + "</x>";
-}
-
 TEST_P(MucPersistence, APersistentRoomSurvivesARestartAndLoadsOnFirstUse) {
   auto o = with_users({"alice", "bob", "carol"}, backend_options());
   o.modules.push_back("muc");
@@ -759,7 +729,7 @@ TEST_P(MucPersistence, APersistentRoomSurvivesARestartAndLoadsOnFirstUse) {
 
   auto carol = login("carol", "two");
   // Listed before anyone used it since the restart.
-  auto items = carol->iq("<iq type='get' to='" + kService + "' id='l1'><query xmlns='" +
+  auto items = carol->iq("<iq type='get' to='" + kMucService + "' id='l1'><query xmlns='" +
                          kDiscoItems + "'/></iq>");
   ASSERT_TRUE(items && items->attr("type") == "result");
   bool listed = false;
