@@ -396,15 +396,20 @@ struct Service {
     return !server.hooks().fire(e).stopped;
   }
 
+  // The rooms in memory now, taken under the registry's lock (which is not held while a
+  // room runs).
+  std::vector<std::shared_ptr<RoomActor>> rooms_in_memory() {
+    std::vector<std::shared_ptr<RoomActor>> all;
+    std::lock_guard lock(mutex);
+    all.reserve(rooms.size());
+    for (const auto& [jid, actor] : rooms) all.push_back(actor);
+    return all;
+  }
+
   // Server shutdown: every loaded room tells its occupants (332) before they are disconnected;
   // `hold` keeps the disconnection waiting until each room has sent that.
   void shutdown(const std::shared_ptr<const void>& hold, const std::shared_ptr<Service>& self) {
-    std::vector<std::shared_ptr<RoomActor>> all;
-    {
-      std::lock_guard lock(mutex);
-      all.reserve(rooms.size());
-      for (const auto& [jid, actor] : rooms) all.push_back(actor);
-    }
+    const auto all = rooms_in_memory();
     for (auto& actor : all)
       asio::post(actor->strand, [self, actor, hold] {
         if (actor->dead || !actor->room) return;
@@ -419,12 +424,7 @@ struct Service {
   // next stanza loads them as they were. The check runs on each room's strand.
   void unload_idle(const std::shared_ptr<Service>& self) {
     if (idle_unload.count() <= 0) return;
-    std::vector<std::shared_ptr<RoomActor>> all;
-    {
-      std::lock_guard lock(mutex);
-      all.reserve(rooms.size());
-      for (const auto& [jid, actor] : rooms) all.push_back(actor);
-    }
+    const auto all = rooms_in_memory();
     const auto before = std::chrono::steady_clock::now() - idle_unload;
     for (auto& actor : all)
       asio::post(actor->strand, [self, actor, before] {
