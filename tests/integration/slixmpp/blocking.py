@@ -2,8 +2,6 @@
 the block push, the contact's message bounces service-unavailable and the user's own message
 is refused not-acceptable with <blocked/>; after unblocking (and its push) messages flow."""
 
-import asyncio
-
 import parley_slix as px
 
 BLOCKED_ERR = "{jabber:client}error/{urn:xmpp:blocking:errors}blocked"
@@ -17,11 +15,6 @@ def extra(p):
 args = px.arguments(extra)
 
 
-def queue_of(client, event, pred=lambda _: True):
-    q = asyncio.Queue()
-    client.add_event_handler(event, lambda s: q.put_nowait(s) if pred(s) else None)
-    return q
-
 
 async def scenario():
     user = px.Client(args.user, args.password, args.port, plugins=["xep_0191"], resource="slix")
@@ -29,13 +22,13 @@ async def scenario():
     await user.start()
     await contact.start()
     blocking = user["xep_0191"]
-    pushes = queue_of(user, "blocked")
-    unpushes = queue_of(user, "unblocked")
+    pushes = px.queue_of(user, "blocked")
+    unpushes = px.queue_of(user, "unblocked")
     is_chat = lambda m: m["type"] != "error"
-    user_msgs = queue_of(user, "message", is_chat)
-    contact_msgs = queue_of(contact, "message", is_chat)
-    user_errors = queue_of(user, "message_error")
-    contact_errors = queue_of(contact, "message_error")
+    user_msgs = px.queue_of(user, "message", is_chat)
+    contact_msgs = px.queue_of(contact, "message", is_chat)
+    user_errors = px.queue_of(user, "message_error")
+    contact_errors = px.queue_of(contact, "message_error")
 
     listed = await blocking.get_blocked(timeout=px.EVENT_BOUND)
     px.check(listed["blocklist"]["items"] == set(), f"fresh list not empty: {listed}")

@@ -3,8 +3,6 @@ contact's message to one device reaches the other as a <received/> carbon, a mes
 device reaches the other as a <sent/> carbon, both from the user's bare JID with the original
 inside; a <private/> message is not copied."""
 
-import asyncio
-
 import parley_slix as px
 
 
@@ -16,11 +14,6 @@ def extra(p):
 args = px.arguments(extra)
 
 
-def queue_of(client, event):
-    q = asyncio.Queue()
-    client.add_event_handler(event, q.put_nowait)
-    return q
-
 
 async def scenario():
     phone = px.Client(args.user, args.password, args.port, plugins=["xep_0280"], resource="phone")
@@ -31,9 +24,9 @@ async def scenario():
         await c.start()
     await phone["xep_0280"].enable(timeout=px.EVENT_BOUND)
     await laptop["xep_0280"].enable(timeout=px.EVENT_BOUND)
-    received = queue_of(laptop, "carbon_received")
-    sent = queue_of(laptop, "carbon_sent")
-    contact_msgs = queue_of(contact, "message")
+    received = px.queue_of(laptop, "carbon_received")
+    sent = px.queue_of(laptop, "carbon_sent")
+    contact_msgs = px.queue_of(contact, "message")
 
     contact.send_message(mto=phone.boundjid.full, mbody="to the phone", mtype="chat")
     carbon = await px.wait_for(received)

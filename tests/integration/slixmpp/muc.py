@@ -4,8 +4,6 @@ client joins with join_muc_wait, which insists on the XEP's order (occupants, se
 history, subject), asking for at most five history messages; then they chat, and the second
 one leaves."""
 
-import asyncio
-
 import parley_slix as px
 
 
@@ -17,11 +15,6 @@ def extra(p):
 
 args = px.arguments(extra)
 
-
-def queue_of(client, event):
-    q = asyncio.Queue()
-    client.add_event_handler(event, q.put_nowait)
-    return q
 
 
 async def scenario():
@@ -43,7 +36,7 @@ async def scenario():
     await muc_o.set_room_config(args.room, owner["xep_0004"].make_form(ftype="submit"),
                                 timeout=px.EVENT_BOUND)
 
-    owner_msgs = queue_of(owner, "muc::%s::message" % args.room)
+    owner_msgs = px.queue_of(owner, "muc::%s::message" % args.room)
     for text in ("first", "second"):
         owner.send_message(mto=args.room, mbody=text, mtype="groupchat")
         got = await px.wait_for(owner_msgs, lambda m, t=text: m["body"] == t)
@@ -61,13 +54,13 @@ async def scenario():
     px.check(set(muc_g.get_roster(args.room)) == {"Owner", "Guest"},
              f"roster {muc_g.get_roster(args.room)}")
 
-    guest_msgs = queue_of(guest, "muc::%s::message" % args.room)
+    guest_msgs = px.queue_of(guest, "muc::%s::message" % args.room)
     owner.send_message(mto=args.room, mbody="welcome", mtype="groupchat")
     got = await px.wait_for(guest_msgs, lambda m: m["body"] == "welcome")
     px.check(got["from"].resource == "Owner", f"welcome from {got['from']}")
     px.check(got["stanza_id"]["by"] == args.room, "the room's stanza-id")
 
-    offline = queue_of(owner, "muc::%s::got_offline" % args.room)
+    offline = px.queue_of(owner, "muc::%s::got_offline" % args.room)
     muc_g.leave_muc(args.room, "Guest")
     left = await px.wait_for(offline)
     px.check(left["from"].resource == "Guest", f"left: {left['from']}")

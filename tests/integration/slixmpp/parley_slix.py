@@ -98,6 +98,14 @@ class Client(slixmpp.ClientXMPP):
             pass
 
 
+def queue_of(client, event, pred=lambda _: True):
+    """An asyncio.Queue that receives every `event` of `client` matching `pred`, for
+    wait_for()."""
+    q = asyncio.Queue()
+    client.add_event_handler(event, lambda s: q.put_nowait(s) if pred(s) else None)
+    return q
+
+
 async def wait_for(queue, pred=lambda _: True, bound=EVENT_BOUND):
     """Returns the next item of an asyncio.Queue matching `pred`; raises on timeout."""
     async def find():
