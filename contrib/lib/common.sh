@@ -4,10 +4,10 @@ PARLEY_BUILD_PACKAGES=(
   cmake ninja-build g++ ccache pkg-config openssl
   libboost-dev libboost-system-dev libexpat1-dev libssl-dev libicu-dev
   libpqxx-dev libsqlite3-dev libyaml-cpp-dev libgtest-dev libgmock-dev libstrophe-dev
-  libjemalloc-dev
+  libjemalloc-dev libc-ares-dev
 )
 PARLEY_TEST_PACKAGES=(
-  postgresql clang libclang-rt-14-dev clang-format python3-slixmpp procps
+  postgresql clang libclang-rt-14-dev clang-format python3-slixmpp procps dnsmasq-base
 )
 
 # Installs whatever of the given packages is missing (needs root, or sudo).
