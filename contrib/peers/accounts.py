@@ -14,6 +14,11 @@ real accounts need a salt each (RFC 5802 §9).
       ejabberd 23.01 SQL auth (auth_password_format: scram, auth_scram_hash: sha256), the
       default (single host) SQLite schema: table users, keys base64 with the "sha256:" prefix
       ejabberd_auth_sql puts on StoredKey; the schema must already be loaded.
+  accounts.py user prosody|ejabberd DATA_DIR|SQLITE_DB HOST USER PASSWORD ITERATIONS
+      The one account USER@HOST (contrib/peers/federation.sh's fed_peer_adduser), with a salt
+      of its own; an existing account of that name gets the new password. Both servers read
+      these at login (no credential cache: federation.sh turns ejabberd's off), so this works
+      while the server runs.
 """
 import base64
 import hashlib
@@ -37,7 +42,7 @@ def prosody_encode(s):
     return "".join(c if c.isascii() and c.isalnum() else "%%%02x" % ord(c) for c in s)
 
 
-def prosody(data_dir, host, count, password, iterations, prefix):
+def prosody(data_dir, host, names, password, iterations, overwrite=False):
     salt = "parley-bench-" + os.urandom(8).hex()  # Prosody stores the salt as a string
     stored, server = scram_sha256(password, salt.encode(), iterations)
     directory = os.path.join(data_dir, prosody_encode(host), "accounts")
@@ -48,9 +53,9 @@ def prosody(data_dir, host, count, password, iterations, prefix):
         % (iterations, salt, server.hex(), stored.hex())
     )
     created = 0
-    for i in range(count):
-        path = os.path.join(directory, prosody_encode(prefix + str(i)) + ".dat")
-        if os.path.exists(path):
+    for name in names:
+        path = os.path.join(directory, prosody_encode(name) + ".dat")
+        if os.path.exists(path) and not overwrite:
             continue
         with open(path, "w") as f:
             f.write(body)
@@ -58,7 +63,7 @@ def prosody(data_dir, host, count, password, iterations, prefix):
     return created
 
 
-def ejabberd(db, host, count, password, iterations, prefix):
+def ejabberd(db, host, names, password, iterations, overwrite=False):
     salt = os.urandom(16)
     stored, server = scram_sha256(password, salt, iterations)
     row = (
@@ -71,9 +76,9 @@ def ejabberd(db, host, count, password, iterations, prefix):
     before = conn.total_changes
     with conn:
         conn.executemany(
-            "INSERT OR IGNORE INTO users (username, password, serverkey, salt, iterationcount) "
+            ("INSERT OR REPLACE" if overwrite else "INSERT OR IGNORE") + " INTO users (username, password, serverkey, salt, iterationcount) "
             "VALUES (?, ?, ?, ?, ?)",
-            ((prefix + str(i),) + row for i in range(count)),
+            ((name,) + row for name in names),
         )
     created = conn.total_changes - before
     conn.close()
@@ -81,6 +86,12 @@ def ejabberd(db, host, count, password, iterations, prefix):
 
 
 def main(argv):
+    if len(argv) == 8 and argv[1] == "user" and argv[2] in ("prosody", "ejabberd"):
+        kind, target, host, user, password = argv[2:7]
+        (prosody if kind == "prosody" else ejabberd)(
+            target, host, [user], password, int(argv[7]), overwrite=True
+        )
+        return 0
     if len(argv) not in (7, 8) or argv[1] not in ("prosody", "ejabberd"):
         sys.stderr.write(__doc__)
         return 2
@@ -89,7 +100,7 @@ def main(argv):
     prefix = argv[7] if len(argv) == 8 else "bench"
     start = time.monotonic()
     created = (prosody if kind == "prosody" else ejabberd)(
-        target, host, count, password, iterations, prefix
+        target, host, [prefix + str(i) for i in range(count)], password, iterations
     )
     print(
         "%s accounts: %d created, %d already there (%s0..%s%d@%s, SCRAM-SHA-256, %d iterations) "
