@@ -217,6 +217,8 @@ def main():
             p.error("bad action %r (see --help)" % " ".join(act))
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.ERROR,
                         format="%(levelname)s %(name)s %(message)s")
+    if not args.debug:  # "Task was destroyed but it is pending" from slixmpp at exit: noise
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     client = Client(args, actions)
     client.connect((args.host, args.port), force_starttls=True)
     loop = asyncio.get_event_loop()
