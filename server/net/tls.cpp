@@ -244,9 +244,12 @@ sasl::ChannelBindings channel_bindings(SSL* ssl) {
                                    0) == 1)
       cb.tls_exporter.assign(reinterpret_cast<char*>(out), sizeof out);
   }
-  // tls-server-end-point of the certificate of the context SNI chose, hashed when it loaded.
-  if (auto* end_point =
-          static_cast<std::string*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), end_point_index())))
+  // tls-server-end-point of the certificate of the context SNI chose, hashed when it loaded;
+  // on an outgoing (s2s) connection the server's certificate is the peer's.
+  if (!SSL_is_server(ssl))
+    cb.tls_server_end_point = server_end_point(SSL_get0_peer_certificate(ssl));
+  else if (auto* end_point = static_cast<std::string*>(
+               SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), end_point_index())))
     cb.tls_server_end_point = *end_point;
   else
     cb.tls_server_end_point = server_end_point(SSL_get_certificate(ssl));

@@ -40,6 +40,9 @@ class Transport {
   // The negotiated ALPN protocol ("" when none) and TLS version name, for logs.
   const std::string& alpn() const { return alpn_; }
   std::string tls_version() const { return version_ ? version_ : ""; }
+  // The live OpenSSL object (nullptr before start_tls and once the TLS 1.3 record layer took
+  // over): s2s reads the peer's certificate from it after the handshake.
+  ssl_st* native_ssl() const { return tls_.native(); }
 
   // Switches to TLS on this socket (after <proceed/> was fully written, or right after accept
   // for direct TLS). Then call handshake() until Done.
