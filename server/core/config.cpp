@@ -350,14 +350,17 @@ void parse_listeners(const ConfigSection& top, Config& c) {
   if (items.empty()) fail_at("listeners", "at least one listener is required");
   for (const auto& item : items) {
     ListenerConfig l;
-    l.type = item.one_of("type", "c2s", {"c2s", "c2s_direct_tls"});
+    l.type = item.one_of("type", "c2s", {"c2s", "c2s_direct_tls", "s2s", "s2s_direct_tls"});
     l.address = item.string("address", "::");
     unsigned char buf[16];
     if (inet_pton(AF_INET6, l.address.c_str(), buf) != 1 &&
         inet_pton(AF_INET, l.address.c_str(), buf) != 1)
       fail_at(item.path() + ".address", "expected an IP address, got '" + l.address + "'");
-    l.port = static_cast<uint16_t>(
-        item.integer("port", l.type == "c2s_direct_tls" ? 5223 : 5222, 1, 65535));
+    uint16_t default_port = l.type == "c2s_direct_tls"   ? 5223
+                            : l.type == "s2s"            ? 5269
+                            : l.type == "s2s_direct_tls" ? 5270
+                                                         : 5222;
+    l.port = static_cast<uint16_t>(item.integer("port", default_port, 1, 65535));
     item.finish();
     for (const auto& other : c.listeners)
       if (other.address == l.address && other.port == l.port)
@@ -478,6 +481,54 @@ void parse_c2s(const ConfigSection& top, Config& c) {
   s.finish();
 }
 
+void parse_s2s(const ConfigSection& top, Config& c, const std::string& base_dir) {
+  ConfigSection s = top.section("s2s");
+  S2sConfig& x = c.s2s;
+  x.enabled = s.boolean("enabled", x.enabled);
+  x.require_encryption = s.boolean("require_encryption", x.require_encryption);
+  x.allow_plaintext_dialback = s.boolean("allow_plaintext_dialback", x.allow_plaintext_dialback);
+  x.allow_dialback = s.boolean("allow_dialback", x.allow_dialback);
+  for (const auto& f : s.strings("ca_files")) x.ca_files.push_back(resolve(base_dir, f));
+  x.system_trust = s.boolean("system_trust", x.system_trust);
+  for (const auto& [domain, target] : s.string_map("routes")) {
+    auto d = Jid::parse(domain);
+    if (!d || d->has_local() || d->has_resource())
+      fail_at("s2s.routes", "'" + domain + "' is not a domain");
+    std::string_view t = target;
+    if (t.starts_with("tls://")) t.remove_prefix(6);
+    auto colon = t.rfind(':');
+    if (t.empty() || colon == std::string_view::npos || colon + 1 == t.size() ||
+        t.find_first_not_of("0123456789", colon + 1) != std::string_view::npos)
+      fail_at("s2s.routes." + domain, "expected host:port, got '" + target + "'");
+    x.routes[std::string(d->domain())] = target;
+  }
+  x.dns_servers = s.strings("dns_servers");
+  for (const auto& b : s.strings("blocked_domains")) {
+    auto d = Jid::parse(b);
+    if (!d || d->has_local() || d->has_resource())
+      fail_at("s2s.blocked_domains", "'" + b + "' is not a domain");
+    x.blocked_domains.emplace_back(d->domain());
+  }
+  auto positive = [&](const char* key, std::chrono::milliseconds fallback) {
+    auto d = s.duration(key, fallback);
+    if (d.count() <= 0) fail_at(std::string("s2s.") + key, "must be longer than zero");
+    return d;
+  };
+  x.connect_timeout = positive("connect_timeout", x.connect_timeout);
+  x.idle_timeout = positive("idle_timeout", x.idle_timeout);
+  x.max_stanza_bytes = s.bytes("max_stanza_bytes", x.max_stanza_bytes);
+  if (x.max_stanza_bytes < 10000)
+    fail_at("s2s.max_stanza_bytes", "must be at least 10000 bytes (RFC 6120 §13.12)");
+  x.max_queue_bytes = s.bytes("max_queue_bytes", x.max_queue_bytes);
+  if (x.max_queue_bytes < x.max_stanza_bytes)
+    fail_at("s2s.max_queue_bytes", "must be at least s2s.max_stanza_bytes");
+  x.max_queued_stanzas =
+      static_cast<unsigned>(s.integer("max_queued_stanzas", x.max_queued_stanzas, 1, 1'000'000));
+  x.max_incoming_per_domain = static_cast<unsigned>(
+      s.integer("max_incoming_per_domain", x.max_incoming_per_domain, 1, 10'000));
+  s.finish();
+}
+
 Config parse(const std::string& yaml_text, const std::string& base_dir) {
   YAML::Node root;
   try {
@@ -518,6 +569,7 @@ Config parse(const std::string& yaml_text, const std::string& base_dir) {
   }
   c.control_socket = resolve(base_dir, top.string("control_socket", ""));
   parse_c2s(top, c);
+  parse_s2s(top, c, base_dir);
   top.finish();
   return c;
 }

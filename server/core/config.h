@@ -67,7 +67,9 @@ struct VirtualHost {
 };
 
 struct ListenerConfig {
-  std::string type = "c2s";  // c2s (STARTTLS) or c2s_direct_tls (XEP-0368)
+  // c2s (STARTTLS) or c2s_direct_tls (XEP-0368); s2s (STARTTLS, 5269) or s2s_direct_tls
+  // (XEP-0368, 5270) for federation.
+  std::string type = "c2s";
   std::string address = "::";
   uint16_t port = 5222;
 };
@@ -98,6 +100,30 @@ struct C2sConfig {
   std::chrono::milliseconds auth_failure_window{60'000};
 };
 
+// Federation (RFC 6120 server-to-server streams, XEP-0220 dialback, XEP-0178 SASL EXTERNAL).
+struct S2sConfig {
+  bool enabled = true;
+  // Streams without TLS are refused both ways; dialback on a stream without TLS only with
+  // allow_plaintext_dialback (never on the open network: anyone on the path can read and forge).
+  bool require_encryption = true;
+  bool allow_plaintext_dialback = false;
+  // Peers whose certificate does not verify may still authenticate with dialback (XEP-0220),
+  // as most of the federated network does; false = certificate authentication only.
+  bool allow_dialback = true;
+  std::vector<std::string> ca_files;  // trusted in addition to the system store
+  bool system_trust = true;           // /etc/ssl/certs
+  // Static routes, "domain" -> "host:port" (or "tls://host:port" for direct TLS): no DNS.
+  std::map<std::string, std::string> routes;
+  std::vector<std::string> dns_servers;  // "ip[:port]"; empty = /etc/resolv.conf
+  std::vector<std::string> blocked_domains;
+  std::chrono::milliseconds connect_timeout{10'000};  // DNS, TCP, TLS and authentication
+  std::chrono::milliseconds idle_timeout{600'000};    // a link nothing crosses is closed
+  uint64_t max_stanza_bytes = 256 * 1024;
+  uint64_t max_queue_bytes = 4 * 1024 * 1024;  // per link, waiting to be written
+  unsigned max_queued_stanzas = 1000;          // per link, while it is being set up
+  unsigned max_incoming_per_domain = 10;       // incoming streams one remote domain may hold
+};
+
 struct Config {
   std::string source_path;  // the file it came from
   std::vector<VirtualHost> hosts;
@@ -115,6 +141,7 @@ struct Config {
   std::vector<std::string> admins;                     // bare JIDs
   std::string control_socket;                          // empty = <data_dir>/parleyd.sock
   C2sConfig c2s;
+  S2sConfig s2s;
 
   bool is_local(std::string_view domain) const;
   const VirtualHost* host(std::string_view domain) const;
