@@ -18,6 +18,7 @@
 #include "net/listener.h"
 #include "net/tls.h"
 #include "router/router.h"
+#include "s2s/s2s.h"
 #include "storage/database.h"
 
 namespace asio = boost::asio;
@@ -48,6 +49,7 @@ struct Server::Impl {
   std::unique_ptr<AuthThrottle> throttle;
   std::unique_ptr<Im> im;
   ModuleHost modules;
+  std::unique_ptr<s2s::S2s> s2s;
   std::unique_ptr<Listeners> listeners;
   std::unique_ptr<ControlSocket> control;
   std::vector<std::thread> threads;
@@ -95,6 +97,9 @@ TlsContexts& Server::tls() {
 AuthThrottle& Server::auth_throttle() {
   return *impl_->throttle;
 }
+s2s::S2s* Server::s2s() {
+  return impl_->s2s.get();
+}
 
 bool Server::is_admin(const Jid& jid) const {
   auto bare = jid.bare_str();
@@ -111,6 +116,10 @@ void Server::start() {
   impl_->tls = std::make_unique<TlsContexts>(config_);
   impl_->im = std::make_unique<Im>(*this);
   impl_->modules.load_all(config_.modules);
+  if (config_.s2s.enabled) {
+    impl_->s2s = std::make_unique<s2s::S2s>(*this);
+    impl_->s2s->start();
+  }
   impl_->listeners = std::make_unique<Listeners>(*this);
   impl_->listeners->start();
   impl_->control = std::make_unique<ControlSocket>(*this);
@@ -164,6 +173,7 @@ void Server::stop() {
 
 void Server::close_clients() {
   if (impl_->listeners) impl_->listeners->close_all("system-shutdown");
+  if (impl_->s2s) impl_->s2s->close_all("system-shutdown");
   // Wait (bounded) for sessions to say goodbye so their SessionClosed work reaches storage.
   auto timer = std::make_shared<asio::steady_timer>(impl_->io);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
@@ -192,6 +202,7 @@ void Server::close_clients() {
 void Server::reload_tls() {
   asio::post(impl_->io, [this] {
     if (impl_->tls) impl_->tls->reload();
+    if (impl_->s2s) impl_->s2s->reload_tls();
   });
 }
 

@@ -29,6 +29,9 @@ class Metrics;
 class Listeners;
 class TlsContexts;
 class AuthThrottle;
+namespace s2s {
+class S2s;
+}
 
 class Server {
  public:
@@ -58,6 +61,8 @@ class Server {
   ModuleHost& modules();
   TlsContexts& tls();
   AuthThrottle& auth_throttle();
+  // Federation (server/s2s/); null when s2s.enabled is false.
+  s2s::S2s* s2s();
   std::chrono::system_clock::time_point started_at() const { return started_at_; }
   bool is_local(std::string_view domain) const { return config_.is_local(domain); }
   bool is_admin(const Jid& jid) const;

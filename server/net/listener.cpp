@@ -13,6 +13,7 @@
 #include "c2s/shared.h"
 #include "core/log.h"
 #include "core/server.h"
+#include "s2s/s2s.h"
 
 namespace parley {
 
@@ -31,16 +32,18 @@ bool is_resource_exhaustion(const boost::system::error_code& ec) {
 
 struct Listeners::Impl : std::enable_shared_from_this<Impl> {
   struct Acceptor {
-    Acceptor(asio::io_context& io, bool tls, std::string n)
+    Acceptor(asio::io_context& io, bool tls, bool federation, std::string n)
         : strand(asio::make_strand(io)),
           acceptor(strand),
           backoff(strand),
           direct_tls(tls),
+          s2s(federation),
           name(std::move(n)) {}
     asio::strand<asio::io_context::executor_type> strand;
     tcp::acceptor acceptor;
     asio::steady_timer backoff;
     bool direct_tls;
+    bool s2s;          // server-to-server (federation) rather than clients
     std::string name;  // "[::]:5222 (c2s)" for logs
     bool stopped = false;
   };
@@ -69,6 +72,12 @@ struct Listeners::Impl : std::enable_shared_from_this<Impl> {
             return;
           }
           try {
+            if (a.s2s) {
+              if (auto* federation = self->server.s2s())
+                federation->accept(std::move(socket), a.direct_tls);
+              self->accept(a);
+              return;
+            }
             auto session =
                 std::make_shared<c2s::ClientSession>(self->shared, std::move(socket), a.direct_tls);
             session->start();
@@ -93,18 +102,17 @@ Listeners::~Listeners() {
 void Listeners::start() {
   const auto& config = impl_->server.config();
   for (const auto& l : config.listeners) {
-    bool direct_tls;
-    if (l.type == "c2s") {
-      direct_tls = false;
-    } else if (l.type == "c2s_direct_tls") {
-      direct_tls = true;  // XEP-0368
-    } else {
-      continue;  // other kinds (s2s, ...) are served elsewhere
+    bool direct_tls = l.type == "c2s_direct_tls" || l.type == "s2s_direct_tls";  // XEP-0368
+    bool federation = l.type == "s2s" || l.type == "s2s_direct_tls";
+    if (federation && !impl_->server.s2s()) {
+      PLOG(Warn, "net") << "s2s.enabled is false: not listening on " << l.address << " port "
+                        << l.port << " (" << l.type << ")";
+      continue;
     }
     std::string where =
         (l.address.find(':') != std::string::npos ? "[" + l.address + "]" : l.address) + ":" +
         std::to_string(l.port);
-    auto a = std::make_unique<Impl::Acceptor>(impl_->server.io(), direct_tls,
+    auto a = std::make_unique<Impl::Acceptor>(impl_->server.io(), direct_tls, federation,
                                               where + " (" + l.type + ")");
     boost::system::error_code ec;
     auto address = asio::ip::make_address(l.address, ec);

@@ -1,6 +1,7 @@
 // Listening sockets (DESIGN §8, RFC 6120 §3, XEP-0368): one acceptor per configured listener,
 // type c2s (plain TCP + STARTTLS, default port 5222) or c2s_direct_tls (TLS from the first
-// byte, ALPN "xmpp-client", default port 5223). Each accepted socket becomes a ClientSession.
+// byte, ALPN "xmpp-client", default port 5223), each accepted socket becoming a ClientSession;
+// or s2s (5269) / s2s_direct_tls (5270), whose sockets go to federation (s2s/s2s.h).
 // Asio stays out of this header (pimpl).
 #pragma once
 
