@@ -1,5 +1,7 @@
 #include "harness.h"
 
+#include "../common/test_ca.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -245,21 +247,40 @@ void ServerProcess::write_config() {
     do tls_port_ = free_port();
     while (tls_port_ == c2s_port_);
   }
-  for (const auto& d : {kHost, kHost2})
-    make_certificate(d, cert_path(d), dir_.path() + "/" + d + ".key");
+  if (!options_.s2s_address.empty() && s2s_port_ == 0)
+    s2s_port_ = options_.s2s_port ? options_.s2s_port : free_port();
+  const std::vector<std::string> hosts =
+      options_.hosts.empty() ? std::vector<std::string>{kHost, kHost2} : options_.hosts;
+  for (const auto& d : hosts) {
+    std::string key = dir_.path() + "/" + d + ".key";
+    if (options_.ca_cert.empty())
+      make_certificate(d, cert_path(d), key);
+    else {  // names the host and its services (groups.<host>, ...)
+      parley::testca::TestCa ca{options_.ca_cert, options_.ca_key};
+      parley::testca::CertSpec spec;
+      spec.dns_ids = {d, "*." + d};
+      parley::testca::make_cert(dir_.path(), d, spec, &ca);
+    }
+  }
 
   std::ostringstream y;
   y << "# Written by the integration test harness.\n"
        "hosts:\n";
-  for (const auto& d : {kHost, kHost2})
+  for (const auto& d : hosts)
     y << "  - domain: " << d << "\n    certificate: " << d << ".crt\n    private_key: " << d
       << ".key\n";
-  y << "certificate: " << kHost << ".crt\nprivate_key: " << kHost << ".key\n"
+  y << "certificate: " << hosts.front() << ".crt\nprivate_key: " << hosts.front() << ".key\n"
     << "data_dir: data\n"
     << "listeners:\n"
     << "  - { type: c2s, address: \"127.0.0.1\", port: " << c2s_port_ << " }\n"
-    << "  - { type: c2s_direct_tls, address: \"127.0.0.1\", port: " << tls_port_ << " }\n"
-    << (options_.postgresql.empty()
+    << "  - { type: c2s_direct_tls, address: \"127.0.0.1\", port: " << tls_port_ << " }\n";
+  if (s2s_port_)
+    y << "  - { type: s2s, address: \"" << options_.s2s_address << "\", port: " << s2s_port_
+      << " }\n";
+  y << "s2s:\n";
+  if (options_.s2s.empty()) y << "  dns_servers: [\"127.0.0.1:" << free_port() << "\"]\n";
+  for (const auto& line : options_.s2s) y << "  " << line << "\n";
+  y << (options_.postgresql.empty()
             ? std::string("storage:\n  backend: sqlite\n  workers: 2\n")
             : "storage:\n  backend: postgresql\n  workers: 2\n  postgresql: \"" +
                   yaml_escape(options_.postgresql) + "\"\n")

@@ -79,6 +79,17 @@ struct ServerOptions {
   // A libpq connection string: the server stores everything in PostgreSQL instead of SQLite
   // (see storage::testing::TestDatabase for a fresh schema per test).
   std::string postgresql;
+
+  // Federation. The virtual hosts (default kHost and kHost2); certificates signed by the CA
+  // whose PEM certificate and key are given (default: self-signed, which no peer trusts); an
+  // s2s listener on s2s_address:s2s_port (port 0 = a free one) when the address is set; lines
+  // written under "s2s:" (e.g. "allow_dialback: false"). Without federation lines the server
+  // resolves through a closed local port, so lookups fail at once instead of timing out.
+  std::vector<std::string> hosts;
+  std::string ca_cert, ca_key;
+  std::string s2s_address;
+  uint16_t s2s_port = 0;
+  std::vector<std::string> s2s;
 };
 
 class ServerProcess {
@@ -102,6 +113,7 @@ class ServerProcess {
 
   uint16_t c2s_port() const { return c2s_port_; }
   uint16_t direct_tls_port() const { return tls_port_; }
+  uint16_t s2s_port() const { return s2s_port_; }
   const std::string& config_path() const { return config_path_; }
   const std::string& dir() const { return dir_.path(); }
   std::string cert_path(const std::string& domain) const;
@@ -125,6 +137,7 @@ class ServerProcess {
   std::string log_path_;
   uint16_t c2s_port_ = 0;
   uint16_t tls_port_ = 0;
+  uint16_t s2s_port_ = 0;
   pid_t pid_ = -1;
   bool accounts_created_ = false;  // a restart keeps the data directory and its accounts
   std::string error_;

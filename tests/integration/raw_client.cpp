@@ -109,12 +109,15 @@ std::optional<std::string> base64_decode(std::string_view in) {
   return out;
 }
 
-RawClient::RawClient(uint16_t port) {
+RawClient::RawClient(uint16_t port, const std::string& address) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::inet_pton(AF_INET, address.c_str(), &a.sin_addr) != 1) {
+    ::close(fd);
+    return;
+  }
   if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
     ::close(fd);
     return;
@@ -175,6 +178,10 @@ bool RawClient::tls_handshake(const TlsOptions& options) {
   SSL_CTX_set_verify(ctx_, SSL_VERIFY_NONE, nullptr);  // self-signed test certificates
   if (options.min_version) SSL_CTX_set_min_proto_version(ctx_, options.min_version);
   if (options.max_version) SSL_CTX_set_max_proto_version(ctx_, options.max_version);
+  if (!options.cert_file.empty() &&
+      (SSL_CTX_use_certificate_chain_file(ctx_, options.cert_file.c_str()) != 1 ||
+       SSL_CTX_use_PrivateKey_file(ctx_, options.key_file.c_str(), SSL_FILETYPE_PEM) != 1))
+    return false;
   ssl_ = SSL_new(ctx_);
   SSL_set_fd(ssl_, fd_);
   if (!options.sni.empty()) SSL_set_tlsext_host_name(ssl_, options.sni.c_str());
@@ -319,6 +326,10 @@ std::optional<Node> RawClient::open_stream(const std::string& to, const std::str
   }
   features_ = *f;
   return f;
+}
+
+void RawClient::restart_stream() {
+  reader_.restart();
 }
 
 bool RawClient::starttls(const std::string& domain, const TlsOptions& options) {

@@ -35,6 +35,8 @@ struct TlsOptions {
   std::vector<std::string> alpn;  // e.g. {"xmpp-client"} (XEP-0368)
   int min_version = 0;            // e.g. TLS1_3_VERSION; 0 = library default
   int max_version = 0;
+  std::string cert_file = {},
+              key_file = {};  // a client certificate (s2s SASL EXTERNAL); empty = none
 };
 
 struct AuthResult {
@@ -45,8 +47,8 @@ struct AuthResult {
 
 class RawClient {
  public:
-  // Connects TCP to 127.0.0.1:port. connected() tells whether that worked.
-  explicit RawClient(uint16_t port);
+  // Connects TCP to address:port (IPv4 loopback). connected() tells whether that worked.
+  explicit RawClient(uint16_t port, const std::string& address = "127.0.0.1");
   ~RawClient();
   RawClient(const RawClient&) = delete;
   RawClient& operator=(const RawClient&) = delete;
@@ -70,6 +72,8 @@ class RawClient {
   void send_stream_header(const std::string& to = kHost, const std::string& ns = kNsClient,
                           const std::string& stream_ns = kNsStream);
   const Node& stream_header() const { return header_; }
+  // Starts reading a new stream (after a TLS handshake or SASL success done by hand).
+  void restart_stream();
 
   // The next top-level element; nullopt when the deadline passes, the stream closes or the
   // connection ends (see stream_closed() / eof()).

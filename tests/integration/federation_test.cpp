@@ -1,0 +1,408 @@
+// Federation (RFC 6120 server-to-server streams): real parleyd processes on their own loopback
+// addresses and domains, with a private certificate authority, talking over real TLS.
+//   a.test (127.0.0.2) and b.test (127.0.0.3): CA-signed certificates, so SASL EXTERNAL
+//     (XEP-0178) both ways; a.test also hosts groups.a.test (MUC).
+//   c.test (127.0.0.4): a self-signed certificate nobody trusts, and it trusts nobody: Server
+//     Dialback (XEP-0220) both ways, each side asking the other's authoritative server.
+//   e.test (127.0.0.5): certificates only (allow_dialback: false), which c.test cannot meet.
+// Routes are static (s2s.routes); the DNS resolver has tests of its own.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../common/test_ca.h"
+#include "common.h"
+
+namespace parley::it {
+namespace {
+
+const std::string kNsServer = "jabber:server";
+const std::string kNsDialback = "jabber:server:dialback";
+
+struct Peer {
+  std::string domain;
+  std::string address;
+  uint16_t port = 0;
+};
+
+class FederationTest : public testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ca_dir_ = new TempDir;
+    ca_ = parley::testca::make_ca(ca_dir_->path());
+    a_ = {"a.test", "127.0.0.2", free_port()};
+    b_ = {"b.test", "127.0.0.3", free_port()};
+    c_ = {"c.test", "127.0.0.4", free_port()};
+    e_ = {"e.test", "127.0.0.5", free_port()};
+    // Accepts TCP and never says a word: for remote-server-timeout.
+    silent_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = 0;
+    ::inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    ::bind(silent_fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    ::listen(silent_fd_, 16);
+    socklen_t len = sizeof sa;
+    ::getsockname(silent_fd_, reinterpret_cast<sockaddr*>(&sa), &len);
+    silent_port_ = ntohs(sa.sin_port);
+    closed_port_ = free_port();
+
+    auto route = [](const Peer& p) {
+      return "\"" + p.domain + "\": \"" + p.address + ":" + std::to_string(p.port) + "\"";
+    };
+    std::string routes =
+        "routes: { " + route(a_) + ", \"groups.a.test\": \"" + a_.address + ":" +
+        std::to_string(a_.port) + "\", " + route(b_) + ", " + route(c_) + ", " + route(e_) +
+        ", \"dead.test\": \"127.0.0.1:" + std::to_string(closed_port_) +
+        "\", \"silent.test\": \"127.0.0.1:" + std::to_string(silent_port_) + "\" }";
+    std::vector<std::string> common = {
+        routes, "system_trust: false", "connect_timeout: 3s", "blocked_domains: [\"blocked.test\"]",
+        "dns_servers: [\"127.0.0.1:" + std::to_string(closed_port_) + "\"]"};
+    auto options = [&](const Peer& p, bool signed_cert, std::vector<std::string> users) {
+      ServerOptions o;
+      o.hosts = {p.domain};
+      if (signed_cert) {
+        o.ca_cert = ca_.cert_path;
+        o.ca_key = ca_.key_path;
+      }
+      o.s2s_address = p.address;
+      o.s2s_port = p.port;
+      o.s2s = common;
+      // The CA's servers trust it; c.test trusts nobody, so it has to use dialback both ways.
+      if (signed_cert) o.s2s.push_back("ca_files: [\"" + ca_.cert_path + "\"]");
+      for (const auto& u : users) o.accounts.emplace_back(u + "@" + p.domain, kPassword);
+      return o;
+    };
+    auto oa = options(a_, true, {"alice", "anna"});
+    oa.modules.push_back("muc");
+    oa.module_options["muc"] = {{"domain", "groups.a.test"}};
+    auto ob = options(b_, true, {"bob", "bert"});
+    auto oc = options(c_, false, {"carol"});
+    auto oe = options(e_, true, {"erin"});
+    oe.s2s.push_back("allow_dialback: false");
+    a_server_ = start_server(oa).release();
+    b_server_ = start_server(ob).release();
+    c_server_ = start_server(oc).release();
+    e_server_ = start_server(oe).release();
+  }
+
+  static void TearDownTestSuite() {
+    for (ServerProcess** s : {&a_server_, &b_server_, &c_server_, &e_server_}) {
+      std::unique_ptr<ServerProcess> owned(*s);
+      stop_server(owned);
+      *s = nullptr;
+    }
+    ::close(silent_fd_);
+    delete ca_dir_;
+  }
+
+  void SetUp() override {
+    ASSERT_TRUE(a_server_ && b_server_ && c_server_ && e_server_) << "a server did not start";
+  }
+
+  static std::unique_ptr<StropheClient> client(ServerProcess& server, const std::string& jid) {
+    auto c = std::make_unique<StropheClient>(jid, kPassword, server.c2s_port());
+    c->connect();
+    return c;
+  }
+
+  static inline TempDir* ca_dir_ = nullptr;
+  static inline parley::testca::TestCa ca_;
+  static inline Peer a_, b_, c_, e_;
+  static inline ServerProcess *a_server_ = nullptr, *b_server_ = nullptr, *c_server_ = nullptr,
+                              *e_server_ = nullptr;
+  static inline int silent_fd_ = -1;
+  static inline uint16_t silent_port_ = 0, closed_port_ = 0;
+};
+
+std::string chat(const std::string& to, const std::string& id, const std::string& body) {
+  return "<message to='" + to + "' id='" + id + "' type='chat'><body>" + body + "</body></message>";
+}
+
+auto with_id(const std::string& id) {
+  return [id](const Node& n) { return n.attr("id") == id; };
+}
+
+TEST_F(FederationTest, MessagesBothWaysWithCertificates) {
+  auto alice = client(*a_server_, "alice@a.test/laptop");
+  auto bob = client(*b_server_, "bob@b.test/phone");
+  ASSERT_TRUE(alice->connected() && bob->connected());
+
+  alice->send(chat("bob@b.test/phone", "ab1", "hello from a"));
+  auto m = bob->wait_for(with_id("ab1"));
+  ASSERT_TRUE(m) << b_server_->log();
+  EXPECT_EQ(m->attr("from"), "alice@a.test/laptop");
+  ASSERT_TRUE(m->child("body"));
+  EXPECT_EQ(m->child("body")->text, "hello from a");
+  // Delivered to the client in its own namespace, not the server stream's (RFC 6120 §4.8.3).
+  EXPECT_EQ(m->raw.find("jabber:server"), std::string::npos) << m->raw;
+
+  bob->send(chat("alice@a.test/laptop", "ba1", "hello from b"));
+  auto r = alice->wait_for(with_id("ba1"));
+  ASSERT_TRUE(r) << a_server_->log();
+  EXPECT_EQ(r->attr("from"), "bob@b.test/phone");
+
+  // Each side proved itself with its certificate (XEP-0178), not with dialback.
+  EXPECT_NE(b_server_->log().find("authenticated as a.test (SASL EXTERNAL)"), std::string::npos)
+      << b_server_->log();
+  EXPECT_NE(a_server_->log().find("authenticated as b.test (SASL EXTERNAL)"), std::string::npos)
+      << a_server_->log();
+
+  // Order is kept on a link (RFC 6120 §10.1).
+  for (int i = 0; i < 20; ++i)
+    alice->send(chat("bob@b.test/phone", "seq" + std::to_string(i), std::to_string(i)));
+  for (int i = 0; i < 20; ++i) {
+    auto n = bob->wait_for([](const Node& x) { return x.attr("id").starts_with("seq"); });
+    ASSERT_TRUE(n);
+    EXPECT_EQ(n->attr("id"), "seq" + std::to_string(i));
+  }
+}
+
+TEST_F(FederationTest, PresenceSubscriptionWithARemoteContact) {
+  auto anna = client(*a_server_, "anna@a.test/desk");
+  auto bert = client(*b_server_, "bert@b.test/desk");
+  ASSERT_TRUE(anna->connected() && bert->connected());
+  ASSERT_TRUE(go_online(*anna) && go_online(*bert));
+  // RFC 6121 §3.1: the request crosses, the approval comes back, anna's roster says "to"
+  // and bert's current presence follows.
+  ASSERT_TRUE(subscribe(*anna, *bert)) << a_server_->log();
+  EXPECT_TRUE(anna->wait_for(presence_from("bert@b.test/desk"))) << a_server_->log();
+
+  // And the other way: now both.
+  ASSERT_TRUE(subscribe(*bert, *anna)) << b_server_->log();
+  EXPECT_TRUE(bert->wait_for(presence_from("anna@a.test/desk")));
+
+  // Going offline reaches the remote contact (RFC 6121 §4.5.2).
+  bert->send("<presence type='unavailable'/>");
+  EXPECT_TRUE(anna->wait_for(presence_from("bert@b.test/desk", "unavailable")));
+}
+
+TEST_F(FederationTest, IqsToARemoteServerAndAccount) {
+  auto alice = client(*a_server_, "alice@a.test/iq");
+  auto bob = client(*b_server_, "bob@b.test/iq");
+  ASSERT_TRUE(alice->connected() && bob->connected());
+  // The remote server itself answers (XEP-0092 from its version module).
+  auto v = alice->iq("<iq type='get' id='v1' to='b.test'><query xmlns='jabber:iq:version'/></iq>");
+  ASSERT_TRUE(v) << a_server_->log();
+  EXPECT_EQ(v->attr("type"), "result") << v->raw;
+  EXPECT_EQ(v->attr("from"), "b.test");
+  ASSERT_TRUE(v->child("query", "jabber:iq:version"));
+
+  // An IQ to a remote full JID reaches the client, and its answer comes back.
+  alice->send("<iq type='get' id='q1' to='bob@b.test/iq'><query xmlns='urn:example:q'/></iq>");
+  auto q = bob->wait_for(with_id("q1"));
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->attr("from"), "alice@a.test/iq");
+  bob->send("<iq type='result' id='q1' to='alice@a.test/iq'/>");
+  auto res = alice->wait_for(with_id("q1"));
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->attr("type"), "result");
+
+  // Errors travel too: no such account there (RFC 6121 §8.5.1).
+  alice->send(chat("nobody@b.test", "nb1", "anyone?"));
+  auto err = alice->wait_for(with_id("nb1"));
+  ASSERT_TRUE(err);
+  EXPECT_EQ(err->attr("type"), "error");
+  EXPECT_EQ(stanza_error(*err), "service-unavailable") << err->raw;
+}
+
+TEST_F(FederationTest, UnreachableDomainsBounce) {
+  auto alice = client(*a_server_, "alice@a.test/far");
+  ASSERT_TRUE(alice->connected());
+  // Connection refused: remote-server-not-found (RFC 6120 §8.3.3.16).
+  alice->send(chat("x@dead.test", "dead1", "hello?"));
+  auto dead = alice->wait_for(with_id("dead1"));
+  ASSERT_TRUE(dead);
+  EXPECT_EQ(stanza_error(*dead), "remote-server-not-found") << dead->raw;
+  EXPECT_EQ(dead->attr("from"), "x@dead.test");
+
+  // A server that accepts and never speaks: remote-server-timeout once connect_timeout (3 s)
+  // is over (RFC 6120 §8.3.3.17). Several stanzas wait together and all bounce.
+  for (int i = 0; i < 3; ++i)
+    alice->send(chat("x@silent.test", "silent" + std::to_string(i), "anyone?"));
+  for (int i = 0; i < 3; ++i) {
+    auto t = alice->wait_for(with_id("silent" + std::to_string(i)));
+    ASSERT_TRUE(t);
+    EXPECT_EQ(stanza_error(*t), "remote-server-timeout") << t->raw;
+  }
+
+  // No route and no DNS answer.
+  alice->send(chat("x@nowhere.test", "nw1", "hello?"));
+  auto nw = alice->wait_for(with_id("nw1"));
+  ASSERT_TRUE(nw);
+  EXPECT_EQ(stanza_error(*nw), "remote-server-not-found") << nw->raw;
+
+  // A blocked domain is never contacted.
+  alice->send(chat("x@blocked.test", "bl1", "hello?"));
+  auto bl = alice->wait_for(with_id("bl1"));
+  ASSERT_TRUE(bl);
+  EXPECT_EQ(stanza_error(*bl), "remote-server-not-found") << bl->raw;
+}
+
+TEST_F(FederationTest, DialbackBothWaysWithoutTrustedCertificates) {
+  auto carol = client(*c_server_, "carol@c.test/home");
+  auto bob = client(*b_server_, "bob@b.test/db");
+  ASSERT_TRUE(carol->connected() && bob->connected());
+  carol->send(chat("bob@b.test/db", "cb1", "over dialback"));
+  auto m = bob->wait_for(with_id("cb1"));
+  ASSERT_TRUE(m) << c_server_->log() << b_server_->log();
+  EXPECT_EQ(m->attr("from"), "carol@c.test/home");
+  bob->send(chat("carol@c.test/home", "bc1", "and back"));
+  auto r = carol->wait_for(with_id("bc1"));
+  ASSERT_TRUE(r) << c_server_->log() << b_server_->log();
+  // Each receiving server verified the key with the other's authoritative server.
+  EXPECT_NE(b_server_->log().find("authenticated as c.test (dialback)"), std::string::npos)
+      << b_server_->log();
+  EXPECT_NE(c_server_->log().find("authenticated as b.test (dialback)"), std::string::npos)
+      << c_server_->log();
+}
+
+TEST_F(FederationTest, CertificatesOnlyServerRefusesDialback) {
+  auto carol = client(*c_server_, "carol@c.test/strict");
+  ASSERT_TRUE(carol->connected());
+  carol->send(chat("erin@e.test", "ce1", "let me in"));
+  auto err = carol->wait_for(with_id("ce1"));
+  ASSERT_TRUE(err) << c_server_->log();
+  EXPECT_EQ(stanza_error(*err), "remote-server-not-found") << err->raw;
+  EXPECT_EQ(e_server_->log().find("authenticated as c.test"), std::string::npos)
+      << e_server_->log();
+}
+
+TEST_F(FederationTest, RemoteOccupantInARoom) {
+  auto alice = client(*a_server_, "alice@a.test/muc");
+  auto bob = client(*b_server_, "bob@b.test/muc");
+  ASSERT_TRUE(alice->connected() && bob->connected());
+  const std::string room = "fed@groups.a.test";
+  alice->send("<presence to='" + room +
+              "/alice'><x xmlns='http://jabber.org/protocol/muc'/></presence>");
+  ASSERT_TRUE(alice->wait_for(presence_from(room + "/alice")));
+  auto made = alice->iq("<iq type='set' id='cfg1' to='" + room +
+                        "'><query xmlns='http://jabber.org/protocol/muc#owner'><x "
+                        "xmlns='jabber:x:data' type='submit'/></query></iq>");
+  ASSERT_TRUE(made && made->attr("type") == "result");
+
+  // A user of another server joins: presence crosses to the room's service and back.
+  bob->send("<presence to='" + room +
+            "/bob'><x xmlns='http://jabber.org/protocol/muc'/></presence>");
+  ASSERT_TRUE(bob->wait_for(presence_from(room + "/alice"))) << a_server_->log();
+  ASSERT_TRUE(bob->wait_for(presence_from(room + "/bob")));
+  ASSERT_TRUE(alice->wait_for(presence_from(room + "/bob")));
+
+  alice->send("<message to='" + room + "' type='groupchat' id='g1'><body>welcome</body></message>");
+  auto g = bob->wait_for(with_id("g1"));
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->attr("from"), room + "/alice");
+  bob->send("<message to='" + room + "' type='groupchat' id='g2'><body>thanks</body></message>");
+  auto g2 = alice->wait_for(with_id("g2"));
+  ASSERT_TRUE(g2);
+  EXPECT_EQ(g2->attr("from"), room + "/bob");
+}
+
+// ---- Raw streams: what a misbehaving or lying server gets ----
+
+void send_s2s_header(RawClient& raw, const std::string& from, const std::string& to) {
+  raw.send(
+      "<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
+      "xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback' "
+      "from='" +
+      from + "' to='" + to + "' version='1.0'>");
+}
+
+// Opens a server stream from `from` to `to` and returns the features (or nullopt).
+std::optional<Node> open_s2s(RawClient& raw, const std::string& from, const std::string& to) {
+  send_s2s_header(raw, from, to);
+  auto f = raw.next_element();
+  if (!f || !f->is("features", kNsStream)) return std::nullopt;
+  return f;
+}
+
+TEST_F(FederationTest, StreamToAnUnknownHostIsHostUnknown) {
+  RawClient raw(a_.port, a_.address);
+  ASSERT_TRUE(raw.connected());
+  send_s2s_header(raw, "b.test", "not-here.test");
+  EXPECT_EQ(raw.stream_error(), "host-unknown");
+  EXPECT_TRUE(raw.wait_eof());
+}
+
+TEST_F(FederationTest, StanzasBeforeAuthenticationAreNotAuthorized) {
+  RawClient raw(a_.port, a_.address);
+  ASSERT_TRUE(raw.connected());
+  auto f = open_s2s(raw, "b.test", "a.test");
+  ASSERT_TRUE(f);
+  EXPECT_TRUE(f->child("starttls", kNsTls));
+  raw.send("<message from='bob@b.test' to='alice@a.test'><body>spoof</body></message>");
+  EXPECT_EQ(raw.stream_error(), "not-authorized");
+}
+
+TEST_F(FederationTest, AForgedDialbackKeyIsInvalid) {
+  RawClient raw(a_.port, a_.address);
+  ASSERT_TRUE(raw.connected());
+  ASSERT_TRUE(open_s2s(raw, "b.test", "a.test"));
+  raw.send("<starttls xmlns='" + kNsTls + "'/>");
+  auto p = raw.next_element();
+  ASSERT_TRUE(p && p->is("proceed", kNsTls));
+  TlsOptions sni;
+  sni.sni = "a.test";
+  ASSERT_TRUE(raw.tls_handshake(sni));
+  raw.restart_stream();
+  auto f = open_s2s(raw, "b.test", "a.test");
+  ASSERT_TRUE(f);
+  // No certificate, so no EXTERNAL; dialback is offered.
+  EXPECT_FALSE(f->child("mechanisms", kNsSasl));
+  EXPECT_TRUE(f->child("dialback", "urn:xmpp:features:dialback"));
+  // a.test asks b.test's authoritative server, which never made this key.
+  raw.send("<db:result from='b.test' to='a.test'>0123456789abcdef</db:result>");
+  auto r = raw.wait_for([](const Node& n) { return n.name == "result"; }, deadline());
+  ASSERT_TRUE(r) << a_server_->log();
+  EXPECT_EQ(r->attr("type"), "invalid") << r->raw;
+  raw.send("<message from='bob@b.test' to='alice@a.test'><body>spoof</body></message>");
+  EXPECT_EQ(raw.stream_error(), "not-authorized");
+}
+
+TEST_F(FederationTest, AnAuthenticatedServerCannotSpeakForAnotherDomain) {
+  // A certificate for evil.test from the trusted CA: it may be evil.test, nothing else.
+  parley::testca::CertSpec spec;
+  spec.dns_ids = {"evil.test"};
+  auto [cert, key] = parley::testca::make_cert(ca_dir_->path(), "evil.test", spec, &ca_);
+  RawClient raw(a_.port, a_.address);
+  ASSERT_TRUE(raw.connected());
+  ASSERT_TRUE(open_s2s(raw, "evil.test", "a.test"));
+  raw.send("<starttls xmlns='" + kNsTls + "'/>");
+  auto p = raw.next_element();
+  ASSERT_TRUE(p && p->is("proceed", kNsTls));
+  TlsOptions tls;
+  tls.sni = "a.test";
+  tls.cert_file = cert;
+  tls.key_file = key;
+  ASSERT_TRUE(raw.tls_handshake(tls));
+  raw.restart_stream();
+  auto f = open_s2s(raw, "evil.test", "a.test");
+  ASSERT_TRUE(f);
+  ASSERT_TRUE(f->child("mechanisms", kNsSasl)) << "EXTERNAL offered for a valid certificate";
+  // Claiming another domain than the certificate's fails (XEP-0178 §3).
+  raw.send("<auth xmlns='" + kNsSasl + "' mechanism='EXTERNAL'>" +
+           "Yi50ZXN0" /* b.test */ "</auth>");
+  auto no = raw.next_element();
+  ASSERT_TRUE(no);
+  EXPECT_TRUE(no->is("failure", kNsSasl)) << no->raw;
+  raw.send("<auth xmlns='" + kNsSasl + "' mechanism='EXTERNAL'>=</auth>");
+  auto ok = raw.next_element();
+  ASSERT_TRUE(ok && ok->is("success", kNsSasl)) << (ok ? ok->raw : "nothing");
+  raw.restart_stream();
+  ASSERT_TRUE(open_s2s(raw, "evil.test", "a.test"));
+  // As evil.test it may talk to alice; speaking as bob@b.test ends the stream (RFC 6120
+  // §4.9.3.9), and alice only ever sees the first.
+  auto alice = client(*a_server_, "alice@a.test/evil");
+  ASSERT_TRUE(alice->connected());
+  raw.send("<message from='mallory@evil.test' to='alice@a.test/evil' id='e1' type='chat'/>");
+  ASSERT_TRUE(alice->wait_for(with_id("e1"))) << a_server_->log();
+  raw.send("<message from='bob@b.test' to='alice@a.test/evil' id='e2'/>");
+  EXPECT_EQ(raw.stream_error(), "invalid-from");
+  alice->send(chat("alice@a.test/evil", "after", "marker"));
+  ASSERT_TRUE(alice->wait_for(with_id("after")));
+  EXPECT_FALSE(alice->has(with_id("e2")));
+}
+
+}  // namespace
+}  // namespace parley::it
