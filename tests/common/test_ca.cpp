@@ -10,7 +10,7 @@
 #include <memory>
 #include <stdexcept>
 
-namespace parley::testing {
+namespace parley::testca {
 namespace {
 
 struct Free {
@@ -158,4 +158,4 @@ std::pair<std::string, std::string> make_cert(const std::string& dir, const std:
   return paths;
 }
 
-}  // namespace parley::testing
+}  // namespace parley::testca

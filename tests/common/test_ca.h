@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-namespace parley::testing {
+namespace parley::testca {
 
 struct TestCa {
   std::string cert_path, key_path;
@@ -35,4 +35,4 @@ struct CertSpec {
 std::pair<std::string, std::string> make_cert(const std::string& dir, const std::string& file_stem,
                                               const CertSpec& spec, const TestCa* ca);
 
-}  // namespace parley::testing
+}  // namespace parley::testca

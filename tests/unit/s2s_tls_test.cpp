@@ -28,10 +28,10 @@
 namespace parley::s2s {
 namespace {
 
-using parley::testing::CertSpec;
-using parley::testing::make_ca;
-using parley::testing::make_cert;
-using parley::testing::TestCa;
+using parley::testca::CertSpec;
+using parley::testca::make_ca;
+using parley::testca::make_cert;
+using parley::testca::TestCa;
 
 std::string make_temp_dir() {
   std::string dir = (std::filesystem::temp_directory_path() / "parley-s2stls-XXXXXX").string();
