@@ -10,11 +10,21 @@ PARLEY_TEST_PACKAGES=(
   postgresql clang libclang-rt-14-dev clang-format python3-slixmpp procps dnsmasq-base
 )
 
-# Installs whatever of the given packages is missing (needs root, or sudo).
+# Packages whose older Debian 12 builds lack an API Parley uses, with the first version known
+# to have it: libexpat1-dev before the 2024 security updates has no
+# XML_SetReparseDeferralEnabled. An older one installed is upgraded.
+PARLEY_MIN_VERSIONS=(libexpat1-dev=2.5.0-1+deb12u5)
+
+# Installs whatever of the given packages is missing or too old (needs root, or sudo).
 install_packages() {
   local missing=()
   for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  for pv in "${PARLEY_MIN_VERSIONS[@]}"; do
+    local p=${pv%%=*} v=${pv#*=} have
+    have=$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || true)
+    if [ -n "$have" ] && dpkg --compare-versions "$have" lt "$v"; then missing+=("$p"); fi
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   echo "==> installing: ${missing[*]}"
