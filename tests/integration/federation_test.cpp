@@ -47,6 +47,7 @@ class FederationTest : public testing::Test {
     ::getsockname(silent_fd_, reinterpret_cast<sockaddr*>(&sa), &len);
     silent_port_ = ntohs(sa.sin_port);
     closed_port_ = free_port();
+    b_tls_port_ = free_port();
 
     auto route = [](const Peer& p) {
       return "\"" + p.domain + "\": \"" + p.address + ":" + std::to_string(p.port) + "\"";
@@ -74,11 +75,20 @@ class FederationTest : public testing::Test {
       for (const auto& u : users) o.accounts.emplace_back(u + "@" + p.domain, kPassword);
       return o;
     };
-    auto oa = options(a_, true, {"alice", "anna"});
+    auto oa = options(a_, true, {"alice", "anna", "amy"});
     oa.modules.push_back("muc");
+    oa.modules.push_back("carbons");
     oa.module_options["muc"] = {{"domain", "groups.a.test"}};
-    auto ob = options(b_, true, {"bob", "bert"});
-    auto oc = options(c_, false, {"carol"});
+    auto ob = options(b_, true, {"bob", "bert", "bea"});
+    ob.s2s_direct_tls_port = b_tls_port_;
+    auto oc = options(c_, false, {"carol", "cleo"});
+    // Links that carry nothing close soon; and b.test is reached over direct TLS (XEP-0368).
+    oc.s2s.push_back("idle_timeout: 1s");
+    for (auto& line : oc.s2s)
+      if (line.starts_with("routes:"))
+        line.replace(line.find(b_.address + ":" + std::to_string(b_.port)),
+                     (b_.address + ":" + std::to_string(b_.port)).size(),
+                     "tls://" + b_.address + ":" + std::to_string(b_tls_port_));
     auto oe = options(e_, true, {"erin"});
     oe.s2s.push_back("allow_dialback: false");
     a_server_ = start_server(oa).release();
@@ -113,7 +123,7 @@ class FederationTest : public testing::Test {
   static inline ServerProcess *a_server_ = nullptr, *b_server_ = nullptr, *c_server_ = nullptr,
                               *e_server_ = nullptr;
   static inline int silent_fd_ = -1;
-  static inline uint16_t silent_port_ = 0, closed_port_ = 0;
+  static inline uint16_t silent_port_ = 0, closed_port_ = 0, b_tls_port_ = 0;
 };
 
 std::string chat(const std::string& to, const std::string& id, const std::string& body) {
@@ -251,11 +261,88 @@ TEST_F(FederationTest, DialbackBothWaysWithoutTrustedCertificates) {
   bob->send(chat("carol@c.test/home", "bc1", "and back"));
   auto r = carol->wait_for(with_id("bc1"));
   ASSERT_TRUE(r) << c_server_->log() << b_server_->log();
+  // c.test reached b.test on its direct TLS port.
+  EXPECT_NE(c_server_->log().find("ready (dialback, TLSv1.3, " + b_.address + ":" +
+                                  std::to_string(b_tls_port_) + ")"),
+            std::string::npos)
+      << c_server_->log();
   // Each receiving server verified the key with the other's authoritative server.
   EXPECT_NE(b_server_->log().find("authenticated as c.test (dialback)"), std::string::npos)
       << b_server_->log();
   EXPECT_NE(c_server_->log().find("authenticated as b.test (dialback)"), std::string::npos)
       << c_server_->log();
+}
+
+TEST_F(FederationTest, SubscriptionsAndIqsOverDialback) {
+  auto cleo = client(*c_server_, "cleo@c.test/home");
+  auto bea = client(*b_server_, "bea@b.test/home");
+  ASSERT_TRUE(cleo->connected() && bea->connected());
+  ASSERT_TRUE(go_online(*cleo) && go_online(*bea));
+  ASSERT_TRUE(subscribe(*cleo, *bea)) << c_server_->log();
+  EXPECT_TRUE(cleo->wait_for(presence_from("bea@b.test/home")));
+  auto v = cleo->iq("<iq type='get' id='cv1' to='b.test'><query xmlns='jabber:iq:version'/></iq>");
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->attr("type"), "result") << v->raw;
+}
+
+TEST_F(FederationTest, IdleLinksCloseAndComeBack) {
+  auto carol = client(*c_server_, "carol@c.test/idle");
+  auto bob = client(*b_server_, "bob@b.test/idle");
+  ASSERT_TRUE(carol->connected() && bob->connected());
+  carol->send(chat("bob@b.test/idle", "i1", "before"));
+  ASSERT_TRUE(bob->wait_for(with_id("i1")));
+  // c.test's idle_timeout is 1 s: its outgoing link goes away by itself.
+  auto outgoing = [&] {
+    auto m = c_server_->ctl({"metrics"}).output;
+    auto at = m.find("\nparley_s2s_outgoing_links ");
+    return at == std::string::npos ? -1 : std::stoi(m.substr(at + 27));
+  };
+  EXPECT_TRUE(poll_until([&] { return outgoing() == 0; })) << c_server_->ctl({"metrics"}).output;
+  // ...and the next stanza sets up a new one.
+  carol->send(chat("bob@b.test/idle", "i2", "after"));
+  EXPECT_TRUE(bob->wait_for(with_id("i2"))) << c_server_->log();
+}
+
+TEST_F(FederationTest, CarbonsAndArchiveForRemoteConversations) {
+  auto amy = client(*a_server_, "amy@a.test/phone");
+  auto laptop = client(*a_server_, "amy@a.test/laptop");
+  auto bob = client(*b_server_, "bob@b.test/arch");
+  ASSERT_TRUE(amy->connected() && laptop->connected() && bob->connected());
+  auto on = laptop->iq("<iq type='set' id='cb1'><enable xmlns='urn:xmpp:carbons:2'/></iq>");
+  ASSERT_TRUE(on && on->attr("type") == "result");
+  ASSERT_TRUE(go_online(*amy) && go_online(*laptop));
+  amy->send(chat("bob@b.test/arch", "ar1", "to the archive"));
+  ASSERT_TRUE(bob->wait_for(with_id("ar1")));
+  // XEP-0280: the other device sees what amy sent to a remote contact, and the reply.
+  auto carbon = [](const std::string& kind) {
+    return [kind](const Node& n) {
+      return n.name == "message" && n.child(kind, "urn:xmpp:carbons:2");
+    };
+  };
+  EXPECT_TRUE(laptop->wait_for(carbon("sent")));
+  bob->send(chat("amy@a.test/phone", "ar2", "archived reply"));
+  ASSERT_TRUE(amy->wait_for(with_id("ar2")));
+  EXPECT_TRUE(laptop->wait_for(carbon("received")));
+  // XEP-0313: amy's archive holds both, with the remote contact as the other party.
+  auto fin = amy->iq(
+      "<iq type='set' id='mq1'><query xmlns='urn:xmpp:mam:2' queryid='fq'>"
+      "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'>"
+      "<value>urn:xmpp:mam:2</value></field><field var='with'><value>bob@b.test"
+      "</value></field></x></query></iq>");
+  ASSERT_TRUE(fin && fin->attr("type") == "result") << (fin ? fin->raw : "");
+  std::vector<std::string> bodies;
+  while (auto r = amy->wait_for(
+             [](const Node& n) {
+               const Node* res = n.child("result", "urn:xmpp:mam:2");
+               return n.name == "message" && res && res->attr("queryid") == "fq";
+             },
+             deadline(1s))) {
+    const Node* res = r->child("result", "urn:xmpp:mam:2");
+    const Node* fwd = res ? res->child("forwarded", "urn:xmpp:forward:0") : nullptr;
+    const Node* m = fwd ? fwd->child("message") : nullptr;
+    if (m && m->child("body")) bodies.push_back(m->child("body")->text);
+  }
+  EXPECT_EQ(bodies, (std::vector<std::string>{"to the archive", "archived reply"}));
 }
 
 TEST_F(FederationTest, CertificatesOnlyServerRefusesDialback) {

@@ -277,6 +277,9 @@ void ServerProcess::write_config() {
   if (s2s_port_)
     y << "  - { type: s2s, address: \"" << options_.s2s_address << "\", port: " << s2s_port_
       << " }\n";
+  if (options_.s2s_direct_tls_port)
+    y << "  - { type: s2s_direct_tls, address: \"" << options_.s2s_address
+      << "\", port: " << options_.s2s_direct_tls_port << " }\n";
   y << "s2s:\n";
   if (options_.s2s.empty()) y << "  dns_servers: [\"127.0.0.1:" << free_port() << "\"]\n";
   for (const auto& line : options_.s2s) y << "  " << line << "\n";

@@ -89,6 +89,7 @@ struct ServerOptions {
   std::string ca_cert, ca_key;
   std::string s2s_address;
   uint16_t s2s_port = 0;
+  uint16_t s2s_direct_tls_port = 0;  // another s2s listener, TLS from the first byte (XEP-0368)
   std::vector<std::string> s2s;
 };
 
