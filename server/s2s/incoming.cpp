@@ -19,7 +19,8 @@ namespace asio = boost::asio;
 
 namespace {
 constexpr std::string_view kStreamsNs = "http://etherx.jabber.org/streams";
-}
+constexpr size_t kMaxDomainsPerStream = 32;
+}  // namespace
 
 IncomingLink::IncomingLink(S2s& s2s, asio::ip::tcp::socket socket, bool direct_tls)
     : Link(s2s, std::move(socket), "incoming"), direct_tls_(direct_tls) {}
@@ -37,7 +38,7 @@ void IncomingLink::start() {
         self->arm_idle();
     });
     self->start_reading();
-    if (self->direct_tls_) self->start_tls(self->s2s().tls().accept(), [] {});
+    if (self->direct_tls_) self->begin_tls();
   });
 }
 
@@ -57,8 +58,10 @@ void IncomingLink::on_open(const xml::Element& header, std::string_view default_
               ? std::string(from_jid->domain())
               : std::string();
   stream_id_ = c2s::random_id(16);
+  bool v1 = c2s::version_supported(header.get("version"));
   // RFC 6120 §4.9.1.1: a stream error is sent on our own header, even for a bad one.
-  send(stream_header(s2s().ours(local) ? local : std::string(), peer_, stream_id_));
+  send(stream_header(s2s().ours(local) ? local : std::string(), peer_, stream_id_, v1));
+  header_sent();
   if (default_ns != kServerNs) return stream_error("invalid-namespace", "expected jabber:server");
   if (!s2s().ours(local)) return stream_error("host-unknown", "this server does not serve " + to);
   if (!local_.empty() && local != local_)
@@ -66,7 +69,7 @@ void IncomingLink::on_open(const xml::Element& header, std::string_view default_
   local_ = local;
   if (!peer_.empty() && s2s().blocked(peer_))
     return stream_error("policy-violation", "federation with " + peer_ + " is disabled");
-  if (!c2s::version_supported(header.get("version"))) {
+  if (!v1) {
     // Pre-1.0 servers: no features; they go straight to dialback (XEP-0220 §2.1).
     if (!encryption_ok() && !s2s().config().allow_plaintext_dialback)
       return stream_error("policy-violation", "TLS is required (version 1.0 streams)");
@@ -94,6 +97,12 @@ void IncomingLink::send_features() {
       f += "<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>EXTERNAL</mechanism>"
            "</mechanisms>";
     if (c.allow_dialback) f += "<dialback xmlns='urn:xmpp:features:dialback'><errors/></dialback>";
+    if (f.size() == std::string_view("<stream:features>").size())
+      // Nothing the peer could do: say so instead of letting it wait for a timeout.
+      return stream_error("policy-violation",
+                          "a certificate that names " + (peer_.empty() ? "your domain" : peer_) +
+                              " and that this server trusts is required" +
+                              (cert_.error.empty() ? "" : " (" + cert_.error + ")"));
   }
   f += "</stream:features>";
   send(std::move(f));
@@ -129,8 +138,25 @@ void IncomingLink::on_element(std::unique_ptr<xml::Element> el) {
 void IncomingLink::handle_starttls() {
   if (secure()) return stream_error("policy-violation", "TLS is already on");
   send("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
-  stream_open_ = false;  // a new stream follows over TLS (RFC 6120 §5.4.3.3)
-  start_tls(s2s().tls().accept(), [] {});
+  // A new stream follows over TLS; nothing from before counts (RFC 6120 §5.4.3.3).
+  stream_open_ = false;
+  authenticated_.clear();
+  begin_tls();
+}
+
+void IncomingLink::begin_tls() {
+  TlsConnection tls;
+  try {
+    tls = s2s().tls().accept();
+  } catch (const std::exception& e) {
+    PLOG(Error, "s2s") << "incoming link " << id() << ": cannot start TLS: " << e.what();
+    return abort("TLS setup failed");
+  }
+  start_tls(std::move(tls), [] {});
+}
+
+std::string IncomingLink::fallback_header() const {
+  return stream_header({}, {}, stream_id_.empty() ? c2s::random_id(8) : stream_id_);
 }
 
 void IncomingLink::handle_auth(const xml::Element& auth) {
@@ -176,9 +202,8 @@ void IncomingLink::handle_result(const DialbackElement& request) {
   if (!encryption_ok() && !c.allow_plaintext_dialback)
     return stream_error("policy-violation", "TLS is required before dialback");
   if (!s2s().ours(request.to)) return error("item-not-found");
-  if (!local_.empty() && request.to != local_ && !s2s().ours(request.to))
-    return error("item-not-found");
-  if (s2s().blocked(request.from)) return error("policy-violation");
+  // Nobody but us speaks for our domains (and asking ourselves would only loop).
+  if (s2s().ours(request.from) || s2s().blocked(request.from)) return error("policy-violation");
   if (request.key.empty()) return stream_error("bad-format", "a dialback request needs a key");
   if (authenticated_.count(request.from)) {
     reply.type = "valid";
@@ -192,11 +217,17 @@ void IncomingLink::handle_result(const DialbackElement& request) {
     }
     if (cert_.trusted && identifies(cert_, request.from)) return result_verified(request, true);
   }
-  if (!pending_.insert(request.from).second) return;  // already asking
+  auto key = std::make_pair(request.to, request.from);
+  if (pending_.count(key)) return;  // already asking; the answer covers this one too
+  // Each domain asked about costs a connection to its authoritative server: a stream may
+  // speak for a few domains (a server and its services), not for any number.
+  if (pending_.size() + authenticated_.size() >= kMaxDomainsPerStream)
+    return error("policy-violation");
+  pending_.insert(key);
   s2s().verify(request.to, request.from, stream_id_, request.key,
                [self = me(), request](bool valid) {
                  asio::post(self->strand(), [self, request, valid] {
-                   self->pending_.erase(request.from);
+                   self->pending_.erase({request.to, request.from});
                    if (!self->finished()) self->result_verified(request, valid);
                  });
                });

@@ -28,8 +28,10 @@ class IncomingLink final : public Link {
   void on_open(const xml::Element& header, std::string_view default_ns) override;
   void on_element(std::unique_ptr<xml::Element> element) override;
   void on_closed(std::string_view reason) override;
+  std::string fallback_header() const override;
   void send_features();
   void handle_starttls();
+  void begin_tls();
   void handle_auth(const xml::Element& auth);
   void handle_result(const DialbackElement& request);
   void handle_verify(const DialbackElement& request);
@@ -47,8 +49,8 @@ class IncomingLink final : public Link {
   bool sasl_done_ = false;
   PeerCertificate cert_;
   bool cert_read_ = false;
-  std::set<std::string, std::less<>> authenticated_;  // remote domains
-  std::set<std::string> pending_;                     // dialback results being verified
+  std::set<std::string, std::less<>> authenticated_;       // remote domains
+  std::set<std::pair<std::string, std::string>> pending_;  // (to, from) being verified
   std::chrono::steady_clock::time_point last_activity_;
 };
 

@@ -242,6 +242,8 @@ void Link::continue_handshake() {
       handshaking_ = false;
       PLOG(Debug, "s2s") << role_ << " link " << id_ << " (" << remote_
                          << "): " << transport_.tls_version();
+      out_ += after_tls_;
+      std::string().swap(after_tls_);
       auto done = std::move(tls_done_);
       tls_done_ = nullptr;
       if (done) done();
@@ -266,8 +268,22 @@ void Link::continue_handshake() {
 // ---- Writing ----
 
 void Link::send(std::string bytes) {
-  if (bytes.empty() || finished_) return;
+  // Nothing follows our </stream:stream> (RFC 6120 §4.4).
+  if (bytes.empty() || finished_ || closing_) return;
   PLOG(Debug, "s2s.io") << id_ << " SEND " << bytes;
+  if (tls_pending_) {
+    // After <proceed/> and before the handshake nothing else may go out in the clear: it
+    // waits for TLS (RFC 6120 §5.4.3.3).
+    after_tls_ += bytes;
+    return;
+  }
+  // DESIGN §2 back-pressure: a peer that asks and never reads does not get our memory.
+  if (queued_bytes() + bytes.size() >
+      s2s_.config().max_queue_bytes + s2s_.config().max_stanza_bytes) {
+    out_.clear();
+    stream_error("resource-constraint", "the peer does not read its stream");
+    return;
+  }
   out_ += bytes;
   schedule_flush();
 }
@@ -329,7 +345,9 @@ void Link::stream_error(std::string_view condition, std::string_view text) {
   if (closing_ || finished_) return;
   PLOG(Info, "s2s") << role_ << " link " << id_ << " (" << remote_ << "): stream error "
                     << condition << (text.empty() ? "" : ": ") << text;
-  std::string out = "<stream:error><";
+  // RFC 6120 §4.9.1.1: the error goes on a stream of ours, even if the peer's never opened.
+  std::string out = header_sent_ ? std::string() : fallback_header();
+  out += "<stream:error><";
   out += condition;
   out += " xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>";
   if (!text.empty()) {
@@ -346,12 +364,10 @@ void Link::end_stream() {
   if (closing_ || finished_) return;
   send("</stream:stream>");
   closing_ = true;
-  if (peer_closed_) {
-    // Both closes are out once the queue is written (flush() finalizes).
-    schedule_flush();
-    return;
-  }
+  // Bounded either way: a peer that closed but does not read must not keep us.
   arm_timer(kCloseGrace, [this] { finalize("closed (the peer did not close its stream)"); });
+  // Both closes are out once the queue is written (flush() finalizes).
+  if (peer_closed_) schedule_flush();
 }
 
 void Link::arm_timer(std::chrono::milliseconds delay, std::function<void()> fn) {

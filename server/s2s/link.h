@@ -48,7 +48,11 @@ class Link : public std::enable_shared_from_this<Link> {
   // Sets the peer address for logs once connected (outgoing), and starts reading.
   void connected();
   void start_reading();
+  // Queues bytes; dropped once our </stream:stream> is queued. Past s2s.max_queue_bytes the
+  // stream ends with resource-constraint.
   void send(std::string bytes);
+  // Our stream header went out (stream errors before that are preceded by fallback_header()).
+  void header_sent() { header_sent_ = true; }
   size_t queued_bytes() const { return out_.size() + (wbuf_.size() - wbuf_offset_); }
   // TLS on this connection (after <proceed/>, or at once for direct TLS): the handshake starts
   // once everything queued (the <proceed/>) is written, and nothing is read meanwhile. `done`
@@ -72,6 +76,8 @@ class Link : public std::enable_shared_from_this<Link> {
   virtual void on_element(std::unique_ptr<xml::Element> element) = 0;
   // The link is gone (socket closed), exactly once. `reason` for logs and bounces.
   virtual void on_closed(std::string_view reason) = 0;
+  // A header to send before a stream error when ours is not out yet.
+  virtual std::string fallback_header() const { return {}; }
 
  private:
   std::shared_ptr<Link> self() { return shared_from_this(); }
@@ -100,6 +106,8 @@ class Link : public std::enable_shared_from_this<Link> {
   size_t wbuf_offset_ = 0;
   std::function<void()> tls_done_;
   std::unique_ptr<TlsConnection> tls_pending_;
+  std::string after_tls_;  // queued between <proceed/> and the handshake
+  bool header_sent_ = false;
   std::function<void()> timer_fn_;
   uint32_t timer_generation_ = 0;
   bool handshaking_ = false;

@@ -27,7 +27,19 @@ OutgoingLink::OutgoingLink(S2s& s2s, asio::ip::tcp::socket socket, std::string l
                            std::string remote)
     : Link(s2s, std::move(socket), "outgoing"),
       local_(std::move(local)),
-      remote_domain_(std::move(remote)) {}
+      remote_domain_(std::move(remote)),
+      attempt_timer_(strand()) {}
+
+namespace {
+constexpr auto kAttemptBound = std::chrono::seconds(3);
+constexpr size_t kMaxPendingVerifies = 256;
+}  // namespace
+
+void OutgoingLink::detach() {
+  if (detached_) return;
+  detached_ = true;
+  s2s().outgoing_closed(this, local_, remote_domain_);
+}
 
 void OutgoingLink::start() {
   asio::dispatch(strand(), [self = me()] {
@@ -63,7 +75,9 @@ void OutgoingLink::start() {
 void OutgoingLink::enqueue(std::shared_ptr<const xml::Element> stanza) {
   asio::dispatch(strand(), [self = me(), stanza = std::move(stanza)]() mutable {
     if (self->finished() || self->closing() || self->state_ == State::Failed) {
-      // This link is going away: the stanza takes the next one.
+      // This link is going away: the stanza takes the next one (out of the table first, or
+      // it would come straight back here).
+      self->detach();
       self->s2s().send(self->local_, self->remote_domain_, std::move(stanza));
       return;
     }
@@ -89,19 +103,25 @@ void OutgoingLink::enqueue(std::shared_ptr<const xml::Element> stanza) {
 }
 
 void OutgoingLink::verify(DialbackElement request, std::function<void(bool)> done) {
-  asio::dispatch(strand(),
-                 [self = me(), request = std::move(request), done = std::move(done)]() mutable {
-                   if (self->finished() || self->closing() || self->state_ == State::Failed) {
-                     done(false);
-                     return;
-                   }
-                   self->verifies_.push_back({std::move(request), std::move(done), false});
-                   if (self->verifies_open_) self->send_verifies();
-                 });
+  asio::dispatch(strand(), [self = me(), request = std::move(request),
+                            done = std::move(done)]() mutable {
+    if (self->finished() || self->closing() || self->state_ == State::Failed) {
+      self->detach();
+      self->s2s().verify(request.from, request.to, request.id, request.key, std::move(done));
+      return;
+    }
+    // Answers that never came: their callers were told already (S2s::verify).
+    auto now = std::chrono::steady_clock::now();
+    auto bound = self->s2s().config().connect_timeout;
+    std::erase_if(self->verifies_, [&](const PendingVerify& v) { return now - v.asked > bound; });
+    if (self->verifies_.size() >= kMaxPendingVerifies) return done(false);
+    self->verifies_.push_back({std::move(request), std::move(done), now, false});
+    if (self->verifies_open_) self->send_verifies();
+  });
 }
 
 void OutgoingLink::resolved(std::vector<Endpoint> endpoints, std::string error) {
-  if (finished() || state_ == State::Failed) return;
+  if (finished() || closing() || state_ == State::Failed) return;
   if (endpoints.empty()) {
     return fail("remote-server-not-found", "DNS: " + (error.empty() ? "no address" : error));
   }
@@ -117,13 +137,22 @@ void OutgoingLink::try_connect() {
   auto& socket = transport().socket();
   boost::system::error_code ec;
   if (socket.is_open()) socket.close(ec);
+  attempt_timer_.expires_after(kAttemptBound);
+  attempt_timer_.async_wait([self = me()](const boost::system::error_code& e) {
+    if (e || self->state_ != State::Connecting) return;
+    boost::system::error_code ignored;
+    self->transport().socket().cancel(ignored);  // the connect handler moves on
+  });
   socket.async_connect(ep.address, [self = me(), ep](const boost::system::error_code& e) {
-    if (self->finished() || self->state_ == State::Failed) return;
+    self->attempt_timer_.cancel();
+    if (self->finished() || self->closing() || self->state_ == State::Failed) return;
     if (e) {
       std::ostringstream where;
       where << ep.address;
       if (!self->connect_errors_.empty()) self->connect_errors_ += "; ";
-      self->connect_errors_ += where.str() + ": " + e.message();
+      self->connect_errors_ +=
+          where.str() + ": " +
+          (e == boost::asio::error::operation_aborted ? std::string("no answer") : e.message());
       return self->try_connect();
     }
     self->direct_tls_ = ep.direct_tls;
@@ -132,6 +161,7 @@ void OutgoingLink::try_connect() {
 }
 
 void OutgoingLink::on_connected() {
+  if (closing()) return;
   connected();
   state_ = State::Negotiating;
   PLOG(Debug, "s2s") << "outgoing link " << id() << " " << local_ << " -> " << remote_domain_
@@ -139,7 +169,13 @@ void OutgoingLink::on_connected() {
                      << (direct_tls_ ? " (direct TLS)" : "");
   start_reading();
   if (direct_tls_) {
-    start_tls(s2s().tls().connect(local_, remote_domain_, true), [this] { open_stream(); });
+    TlsConnection tls;
+    try {
+      tls = s2s().tls().connect(local_, remote_domain_, true);
+    } catch (const std::exception& e) {
+      return fail("remote-server-not-found", std::string("TLS: ") + e.what());
+    }
+    start_tls(std::move(tls), [this] { open_stream(); });
     return;
   }
   open_stream();
@@ -148,6 +184,7 @@ void OutgoingLink::on_connected() {
 void OutgoingLink::open_stream() {
   header_received_ = false;
   send(stream_header(local_, remote_domain_, {}));
+  header_sent();
 }
 
 void OutgoingLink::on_open(const xml::Element& header, std::string_view default_ns) {
@@ -174,15 +211,28 @@ void OutgoingLink::on_element(std::unique_ptr<xml::Element> el) {
     std::string condition = first ? first->name() : "undefined-condition";
     PLOG(Info, "s2s") << "outgoing link " << local_ << " -> " << remote_domain_
                       << ": stream error from the peer: " << condition;
+    peer_error_ = true;
     return fail("remote-server-not-found", "stream error " + condition);
   }
   if (ns == c2s::kTlsNs && name == "proceed") {
-    start_tls(s2s().tls().connect(local_, remote_domain_, false), [this] { open_stream(); });
+    if (!starttls_sent_ || secure())
+      return stream_error("unsupported-stanza-type", "<proceed/> without <starttls/>");
+    starttls_sent_ = false;
+    TlsConnection tls;
+    try {
+      tls = s2s().tls().connect(local_, remote_domain_, false);
+    } catch (const std::exception& e) {
+      return fail("remote-server-not-found", std::string("TLS: ") + e.what());
+    }
+    start_tls(std::move(tls), [this] { open_stream(); });
     return;
   }
   if (ns == c2s::kTlsNs && name == "failure")
     return fail("remote-server-not-found", "the peer could not start TLS");
   if (ns == c2s::kSaslNs && name == "success") {
+    // Only the answer to our own <auth/>, on TLS (a forged one must not skip the checks).
+    if (!sasl_tried_ || sasl_done_ || !secure())
+      return fail("remote-server-not-found", "unexpected SASL success");
     sasl_done_ = true;
     restart_parser();
     open_stream();
@@ -198,7 +248,10 @@ void OutgoingLink::on_element(std::unique_ptr<xml::Element> el) {
     if (!parsed.ok) return stream_error("bad-format", "a dialback element needs 'from' and 'to'");
     const DialbackElement& d = parsed.value;
     if (d.kind == DialbackElement::Kind::Result) {
-      if (d.from != remote_domain_ || d.to != local_) return;
+      // Only the answer to the key we sent (an unsolicited 'valid' must not make us ready).
+      if (d.from != remote_domain_ || d.to != local_ || !dialback_sent_ ||
+          state_ != State::Negotiating)
+        return;
       if (d.type == "valid") return ready("dialback");
       return fail("remote-server-not-found", "dialback refused (" + d.type + ")");
     }
@@ -222,6 +275,7 @@ void OutgoingLink::handle_features(const xml::Element& features) {
   const auto& c = s2s().config();
   if (!secure()) {
     if (features.child("starttls", c2s::kTlsNs)) {
+      starttls_sent_ = true;
       send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
       return;
     }
@@ -306,6 +360,7 @@ void OutgoingLink::arm_idle() {
   auto quiet = std::chrono::steady_clock::now() - last_activity_;
   if (quiet >= idle) {
     PLOG(Debug, "s2s") << "outgoing link " << local_ << " -> " << remote_domain_ << " idle";
+    detach();
     return end_stream();
   }
   arm_timer(std::chrono::duration_cast<std::chrono::milliseconds>(idle - quiet) +
@@ -328,8 +383,11 @@ void OutgoingLink::fail(std::string_view condition, std::string_view why) {
   }
   for (auto& v : verifies_) v.done(false);
   verifies_.clear();
+  detach();
   if (!finished()) {
-    if (header_received_ || direct_tls_)
+    if (peer_error_)
+      end_stream();  // a stream error is not answered with another
+    else if (header_received_ || direct_tls_)
       stream_error("undefined-condition", why);  // tells the peer why, then closes
     else
       abort(std::string(why));  // nothing opened yet: the socket just closes
@@ -337,7 +395,8 @@ void OutgoingLink::fail(std::string_view condition, std::string_view why) {
 }
 
 void OutgoingLink::on_closed(std::string_view reason) {
-  s2s().outgoing_closed(this, local_, remote_domain_);
+  attempt_timer_.cancel();
+  detach();
   // Closed before it was ready: what waits bounces (RFC 6120 §8.3.3.16 / §8.3.3.17).
   if (state_ != State::Ready && state_ != State::Failed) fail("remote-server-not-found", reason);
   for (auto& v : verifies_) v.done(false);

@@ -54,6 +54,8 @@ class OutgoingLink final : public Link {
   void fail(std::string_view condition, std::string_view why);
   void write_stanza(const xml::Element& stanza);
   void arm_idle();
+  // Leaves the link table: stanzas from now on take a new link. Once.
+  void detach();
 
   const std::string local_;
   const std::string remote_domain_;
@@ -64,6 +66,9 @@ class OutgoingLink final : public Link {
   bool direct_tls_ = false;
   bool header_received_ = false;
   bool legacy_ = false;  // a peer without stream features (version < 1.0)
+  bool starttls_sent_ = false;
+  bool detached_ = false;
+  bool peer_error_ = false;  // the peer ended the stream with an error
   bool sasl_tried_ = false;
   bool sasl_done_ = false;
   bool dialback_sent_ = false;
@@ -74,9 +79,11 @@ class OutgoingLink final : public Link {
   std::deque<std::shared_ptr<const xml::Element>> queue_;
   struct PendingVerify {
     DialbackElement request;
-    std::function<void(bool)> done;
+    std::function<void(bool)> done;  // idempotent (S2s::verify bounds it in time)
+    std::chrono::steady_clock::time_point asked;
     bool sent = false;
   };
+  boost::asio::steady_timer attempt_timer_;
   std::vector<PendingVerify> verifies_;
   std::chrono::steady_clock::time_point last_activity_;
 };

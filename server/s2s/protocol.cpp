@@ -49,14 +49,15 @@ bool keys_equal(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-std::string stream_header(std::string_view from, std::string_view to, std::string_view id) {
+std::string stream_header(std::string_view from, std::string_view to, std::string_view id,
+                          bool version) {
   std::string out =
       "<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
       "xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback'";
   attr(out, "from", from);
   attr(out, "to", to);
   attr(out, "id", id);
-  out += " version='1.0'>";
+  out += version ? " version='1.0'>" : ">";
   return out;
 }
 

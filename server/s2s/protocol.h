@@ -23,8 +23,10 @@ std::string dialback_key(std::string_view secret, std::string_view receiving,
 bool keys_equal(std::string_view a, std::string_view b);
 
 // A server stream header (RFC 6120 §4.7), declaring the dialback prefix (XEP-0220 §2.1).
-// `id` only on the responding side's header; empty attributes are left out.
-std::string stream_header(std::string_view from, std::string_view to, std::string_view id);
+// `id` only on the responding side's header; empty attributes are left out. `version` false
+// answers a peer whose header had none (RFC 6120 §4.7.5: then we do not claim 1.0 either).
+std::string stream_header(std::string_view from, std::string_view to, std::string_view id,
+                          bool version = true);
 
 // Stanzas arrive in jabber:server and are delivered to clients in jabber:client (RFC 6120
 // §4.8.3): every element in jabber:server, the stanza and its inherited children, moves.

@@ -1,8 +1,10 @@
 #include "s2s/s2s.h"
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -22,6 +24,10 @@
 namespace parley::s2s {
 
 namespace asio = boost::asio;
+
+namespace {
+constexpr unsigned kMaxVerifying = 1000;
+}  // namespace
 
 S2s::Metrics::Metrics(parley::Metrics& m)
     : incoming(m.get("parley_s2s_incoming_links", "", "gauge", "Open incoming federation links")),
@@ -50,6 +56,7 @@ struct S2s::Impl {
   std::unordered_map<const IncomingLink*, std::weak_ptr<IncomingLink>> incoming;
   std::unordered_map<const IncomingLink*, std::vector<std::string>> incoming_domains;
   std::unordered_map<std::string, unsigned> incoming_per_domain;
+  std::atomic<unsigned> verifying{0};  // dialback questions in flight
   bool stopping = false;
 };
 
@@ -158,15 +165,43 @@ void S2s::send(std::string_view local, std::string_view remote,
 
 void S2s::verify(std::string_view receiving, std::string_view originating, std::string stream_id,
                  std::string key, std::function<void(bool)> done) {
+  // Bounded in time (an authoritative server that never answers) and in number (a peer that
+  // claims domain after domain on stream after stream): each question costs a connection.
+  if (impl_->verifying.load() >= kMaxVerifying) return done(false);
+  struct Once {
+    explicit Once(asio::io_context& io) : timer(io) {}
+    std::mutex mutex;
+    std::function<void(bool)> fn;
+    asio::steady_timer timer;
+  };
+  auto once = std::make_shared<Once>(server_.io());
+  once->fn = std::move(done);
+  ++impl_->verifying;
+  auto answer = [once, impl = impl_.get()](bool valid) {
+    std::function<void(bool)> fn;
+    {
+      std::lock_guard lock(once->mutex);
+      fn = std::move(once->fn);
+      once->fn = nullptr;
+    }
+    if (!fn) return;
+    --impl->verifying;
+    fn(valid);
+  };
+  // The timer is never cancelled (answers come on other threads); it only finds nothing to do.
+  once->timer.expires_after(config().connect_timeout);
+  once->timer.async_wait([answer](const boost::system::error_code& ec) {
+    if (!ec) answer(false);
+  });
   auto link = link_for(receiving, originating);
-  if (!link) return done(false);
+  if (!link) return answer(false);
   DialbackElement request{DialbackElement::Kind::Verify,
                           std::string(receiving),
                           std::string(originating),
                           std::move(stream_id),
                           {},
                           std::move(key)};
-  link->verify(std::move(request), std::move(done));
+  link->verify(std::move(request), answer);
 }
 
 void S2s::outgoing_closed(const OutgoingLink* link, const std::string& local,
