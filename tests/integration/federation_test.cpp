@@ -8,8 +8,11 @@
 // Routes are static (s2s.routes); the DNS resolver has tests of its own.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <thread>
 
 #include "../common/test_ca.h"
 #include "common.h"
@@ -48,15 +51,24 @@ class FederationTest : public testing::Test {
     silent_port_ = ntohs(sa.sin_port);
     closed_port_ = free_port();
     b_tls_port_ = free_port();
+    fake_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    ::inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    sa.sin_port = 0;
+    ::bind(fake_fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    ::listen(fake_fd_, 4);
+    len = sizeof sa;
+    ::getsockname(fake_fd_, reinterpret_cast<sockaddr*>(&sa), &len);
+    fake_port_ = ntohs(sa.sin_port);
 
     auto route = [](const Peer& p) {
       return "\"" + p.domain + "\": \"" + p.address + ":" + std::to_string(p.port) + "\"";
     };
-    std::string routes =
-        "routes: { " + route(a_) + ", \"groups.a.test\": \"" + a_.address + ":" +
-        std::to_string(a_.port) + "\", " + route(b_) + ", " + route(c_) + ", " + route(e_) +
-        ", \"dead.test\": \"127.0.0.1:" + std::to_string(closed_port_) +
-        "\", \"silent.test\": \"127.0.0.1:" + std::to_string(silent_port_) + "\" }";
+    std::string routes = "routes: { " + route(a_) + ", \"groups.a.test\": \"" + a_.address + ":" +
+                         std::to_string(a_.port) + "\", " + route(b_) + ", " + route(c_) + ", " +
+                         route(e_) +
+                         ", \"dead.test\": \"127.0.0.1:" + std::to_string(closed_port_) +
+                         "\", \"silent.test\": \"127.0.0.1:" + std::to_string(silent_port_) +
+                         "\", \"fake.test\": \"127.0.0.1:" + std::to_string(fake_port_) + "\" }";
     std::vector<std::string> common = {
         routes, "system_trust: false", "connect_timeout: 3s", "blocked_domains: [\"blocked.test\"]",
         "dns_servers: [\"127.0.0.1:" + std::to_string(closed_port_) + "\"]"};
@@ -104,6 +116,7 @@ class FederationTest : public testing::Test {
       *s = nullptr;
     }
     ::close(silent_fd_);
+    ::close(fake_fd_);
     delete ca_dir_;
   }
 
@@ -124,6 +137,8 @@ class FederationTest : public testing::Test {
                               *e_server_ = nullptr;
   static inline int silent_fd_ = -1;
   static inline uint16_t silent_port_ = 0, closed_port_ = 0, b_tls_port_ = 0;
+  static inline int fake_fd_ = -1;  // a "server" the test itself plays (fake.test)
+  static inline uint16_t fake_port_ = 0;
 };
 
 std::string chat(const std::string& to, const std::string& id, const std::string& body) {
@@ -384,6 +399,43 @@ TEST_F(FederationTest, RemoteOccupantInARoom) {
   auto g2 = alice->wait_for(with_id("g2"));
   ASSERT_TRUE(g2);
   EXPECT_EQ(g2->attr("from"), room + "/bob");
+}
+
+// A peer (or anyone on the path) that answers our stream with an unsolicited dialback 'valid'
+// and no TLS must not get a single stanza: the link is not ready, and the message bounces.
+TEST_F(FederationTest, AForgedDialbackSuccessGetsNothing) {
+  std::string seen;
+  std::thread fake([&] {
+    pollfd p{fake_fd_, POLLIN, 0};
+    if (::poll(&p, 1, 10000) <= 0) return;
+    int fd = ::accept(fake_fd_, nullptr, nullptr);
+    if (fd < 0) return;
+    const std::string lie =
+        "<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
+        "xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback' "
+        "from='fake.test' to='a.test' id='x1' version='1.0'>"
+        "<db:result from='fake.test' to='a.test' type='valid'/>"
+        "<stream:features/>";
+    (void)!::write(fd, lie.data(), lie.size());
+    // Everything a.test writes until it gives up and closes.
+    char buf[4096];
+    pollfd q{fd, POLLIN, 0};
+    while (::poll(&q, 1, 8000) > 0) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      seen.append(buf, static_cast<size_t>(n));
+    }
+    ::close(fd);
+  });
+  auto alice = client(*a_server_, "alice@a.test/fake");
+  ASSERT_TRUE(alice->connected());
+  alice->send(chat("x@fake.test", "fk1", "secret words"));
+  auto err = alice->wait_for(with_id("fk1"));
+  fake.join();
+  ASSERT_TRUE(err);
+  EXPECT_EQ(stanza_error(*err), "remote-server-not-found") << err->raw;
+  EXPECT_EQ(seen.find("secret words"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("<stream:stream"), std::string::npos) << seen;
 }
 
 // ---- Raw streams: what a misbehaving or lying server gets ----
