@@ -179,7 +179,9 @@ void Server::close_clients() {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   auto poll = std::make_shared<std::function<void()>>();
   *poll = [this, timer, deadline, poll] {
-    bool done = !impl_->listeners || impl_->listeners->connections() == 0;
+    bool done =
+        (!impl_->listeners || impl_->listeners->connections() == 0) &&
+        (!impl_->s2s || (impl_->s2s->incoming_links() == 0 && impl_->s2s->outgoing_links() == 0));
     if (done || std::chrono::steady_clock::now() >= deadline) {
       // Storage work still queued (offline storage of what sessions left unacknowledged)
       // runs while the modules it calls back into are loaded; then they go, then storage.

@@ -31,11 +31,14 @@ void IncomingLink::start() {
     self->connected();
     self->last_activity_ = std::chrono::steady_clock::now();
     // Authentication (dialback included, which may need a connection of its own) is bounded.
-    self->arm_timer(self->s2s().config().connect_timeout * 3, [self] {
-      if (self->authenticated_.empty())
-        self->stream_error("connection-timeout", "no domain authenticated in time");
+    // Timer callbacks capture the raw pointer: the pending wait keeps the link alive, and a
+    // link holding itself through its own timer would outlive a stopped io_context.
+    IncomingLink* link = self.get();
+    self->arm_timer(self->s2s().config().connect_timeout * 3, [link] {
+      if (link->authenticated_.empty())
+        link->stream_error("connection-timeout", "no domain authenticated in time");
       else
-        self->arm_idle();
+        link->arm_idle();
     });
     self->start_reading();
     if (self->direct_tls_) self->begin_tls();
@@ -281,7 +284,7 @@ void IncomingLink::arm_idle() {
   if (quiet >= idle) return end_stream();
   arm_timer(std::chrono::duration_cast<std::chrono::milliseconds>(idle - quiet) +
                 std::chrono::milliseconds(1),
-            [self = me()] { self->arm_idle(); });
+            [this] { arm_idle(); });
 }
 
 void IncomingLink::on_closed(std::string_view) {

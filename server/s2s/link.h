@@ -64,7 +64,8 @@ class Link : public std::enable_shared_from_this<Link> {
   void stream_error(std::string_view condition, std::string_view text = {});
   // Sends </stream:stream> and closes once the peer's arrives (or after a grace period).
   void end_stream();
-  // One timer per link; a new arm replaces the previous one.
+  // One timer per link; a new arm replaces the previous one. The pending wait holds the link,
+  // so `fn` captures `this`, never a shared_ptr to the link (that would be a cycle).
   void arm_timer(std::chrono::milliseconds delay, std::function<void()> fn);
   void cancel_timer();
   // Ends the link now, without a word to the peer (nothing was opened yet).

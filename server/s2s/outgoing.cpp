@@ -46,8 +46,10 @@ void OutgoingLink::start() {
     const auto& c = self->s2s().config();
     self->last_activity_ = std::chrono::steady_clock::now();
     // DNS, TCP, TLS and authentication together (RFC 6120 §3.2 leaves the bound to us).
-    self->arm_timer(c.connect_timeout, [self] {
-      self->fail("remote-server-timeout", "no link within s2s.connect_timeout");
+    // The pending wait keeps the link alive; a self-reference in the timer would leak it.
+    OutgoingLink* link = self.get();
+    self->arm_timer(c.connect_timeout, [link] {
+      link->fail("remote-server-timeout", "no link within s2s.connect_timeout");
     });
     auto done = [self](std::vector<Endpoint> endpoints, std::string error) {
       asio::post(self->strand(),
@@ -365,7 +367,7 @@ void OutgoingLink::arm_idle() {
   }
   arm_timer(std::chrono::duration_cast<std::chrono::milliseconds>(idle - quiet) +
                 std::chrono::milliseconds(1),
-            [self = me()] { self->arm_idle(); });
+            [this] { arm_idle(); });
 }
 
 void OutgoingLink::fail(std::string_view condition, std::string_view why) {
