@@ -197,8 +197,10 @@ class Client(slixmpp.ClientXMPP):
             room, nick = JID(a[0]).bare, a[1]
             muc = self.plugin["xep_0045"]
             try:
-                pres = (await muc.join_muc_wait(room, nick, maxstanzas=0,
-                                                timeout=self.args.timeout))[0]
+                # One bound for the whole join (slixmpp's timeout= applies to the self-presence
+                # and to the subject in turn).
+                pres = (await asyncio.wait_for(muc.join_muc_wait(room, nick, maxstanzas=0),
+                                               self.args.timeout))[0]
             except asyncio.TimeoutError:
                 raise TimeoutError("timed out (%g s) waiting for the room's self-presence and "
                                    "subject" % self.args.timeout) from None
