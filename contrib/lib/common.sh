@@ -6,8 +6,12 @@ PARLEY_BUILD_PACKAGES=(
   libpqxx-dev libsqlite3-dev libyaml-cpp-dev libgtest-dev libgmock-dev libstrophe-dev
   libjemalloc-dev libc-ares-dev
 )
+# The federation interop test (tests/interop/federation) runs Prosody and ejabberd as peers:
+# erlang-p1-sqlite3 is ejabberd's SQLite driver (only suggested by the package), lua-unbound
+# gives Prosody a resolver it can point at the test DNS server (only recommended).
 PARLEY_TEST_PACKAGES=(
   postgresql clang libclang-rt-14-dev clang-format python3-slixmpp procps dnsmasq-base
+  prosody ejabberd erlang-p1-sqlite3 lua-unbound
 )
 
 # Packages whose older Debian 12 builds lack an API Parley uses, with the first version known
@@ -15,7 +19,11 @@ PARLEY_TEST_PACKAGES=(
 # XML_SetReparseDeferralEnabled. An older one installed is upgraded.
 PARLEY_MIN_VERSIONS=(libexpat1-dev=2.5.0-1+deb12u5)
 
-# Installs whatever of the given packages is missing or too old (needs root, or sudo).
+# Installs whatever of the given packages is missing or too old (needs root, or sudo). The
+# packages' maintainer scripts do not start their system services (PostgreSQL, Prosody,
+# ejabberd): the tests run their own, and a system Prosody or ejabberd would hold 5222 and 5269
+# on every address. When no /usr/sbin/policy-rc.d exists, one that forbids every start (exit
+# 101, see invoke-rc.d(8)) is in place for the install, as contrib/peers/lib.sh does.
 install_packages() {
   local missing=()
   for p in "$@"; do
@@ -30,8 +38,17 @@ install_packages() {
   echo "==> installing: ${missing[*]}"
   local sudo=()
   [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-  "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  local policy= status=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+    "${sudo[@]}" chmod 755 "$policy"
+  fi
+  { "${sudo[@]}" apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+      "${missing[@]}" >/dev/null; } || status=$?
+  [ -z "$policy" ] || "${sudo[@]}" rm -f "$policy"
+  return "$status"
 }
 
 # build_parley DIR [cmake args...]: configure (once) and build.

@@ -15,10 +15,12 @@ Actions are separated by a "," argument:
   join ROOM@SERVICE NICK        join a XEP-0045 room (an instant room if it is new)
   groupchat ROOM@SERVICE BODY   a message to a room joined before
   wait-groupchat ROOM@SERVICE BODY   until the room relays a message with BODY
+  ready                         create the --ready-file now (instead of at session start),
+                                e.g. after "join" made a room others may enter
   sleep SECONDS
 Every wait is bounded by --timeout (default 20 s), the whole run by 3x that. --ready-file is
-created once the session is up (a test starts the other client after that), and a line per
-action goes to stderr.
+created once the session is up (a test starts the other client after that), or by the "ready"
+action when there is one; a line per action goes to stderr.
 """
 import argparse
 import asyncio
@@ -27,7 +29,9 @@ import sys
 import time
 
 import slixmpp
+import slixmpp.exceptions
 from slixmpp import JID
+from slixmpp.xmlstream import ET
 
 
 def split_actions(words):
@@ -45,7 +49,7 @@ def split_actions(words):
 
 
 ARITY = {"send": 2, "wait-message": 2, "subscribe": 1, "approve": 1, "wait-presence": 1,
-         "join": 2, "groupchat": 2, "wait-groupchat": 2, "sleep": 1}
+         "join": 2, "groupchat": 2, "wait-groupchat": 2, "ready": 0, "sleep": 1}
 
 
 class Client(slixmpp.ClientXMPP):
@@ -64,6 +68,21 @@ class Client(slixmpp.ClientXMPP):
         # with "unsubscribed" itself (a refusal); True would accept it.
         self.roster.auto_authorize = None
         self.roster.auto_subscribe = False
+        # SCRAM-SHA-256 without channel binding, on every server. slixmpp 1.8 would pick a
+        # -PLUS mechanism and bind to tls-unique, which TLS 1.3 does not have (RFC 9266), and
+        # then retry without binding but with the "y" flag (RFC 5802: "I could bind, I think
+        # you cannot"), which a server that offered -PLUS must refuse as a downgrade: Parley
+        # does (server-does-support-channel-binding). Prosody and ejabberd store SHA-256
+        # keys here (contrib/peers), Parley offers it always.
+        mech = self.plugin["feature_mechanisms"]
+        mech.use_mech = "SCRAM-SHA-256"
+        default_credentials = mech.sasl_callback
+
+        def credentials(required, optional):
+            creds = default_credentials(required, optional)
+            creds.pop("channel_binding", None)  # absent: gs2 flag "n"
+            return creds
+        mech.sasl_callback = credentials
         self.register_plugin("xep_0030")
         self.register_plugin("xep_0045")
         self.register_plugin("xep_0199")
@@ -73,7 +92,9 @@ class Client(slixmpp.ClientXMPP):
         self.add_event_handler("presence_subscribe", self.on_subscribe)
         self.add_event_handler("presence_available", self.on_available)
         self.add_event_handler("presence_unavailable", self.on_unavailable)
-        self.add_event_handler("failed_auth", self.on_failed_auth)
+        # no_auth: every mechanism failed (failed_auth comes after each attempt, and slixmpp
+        # then tries the next one).
+        self.add_event_handler("no_auth", self.on_failed_auth)
         self.add_event_handler("connection_failed", self.on_connection_failed)
         self.add_event_handler("disconnected", self.on_disconnected)
 
@@ -144,7 +165,7 @@ class Client(slixmpp.ClientXMPP):
             self.send_presence()
             await self.get_roster()
             self.log("session started")
-            if self.args.ready_file:
+            if self.args.ready_file and not any(a[0] == "ready" for a in self.actions):
                 open(self.args.ready_file, "w").close()
             for action in self.actions:
                 await self.run(action[0], action[1:])
@@ -175,14 +196,31 @@ class Client(slixmpp.ClientXMPP):
         elif verb == "join":
             room, nick = JID(a[0]).bare, a[1]
             muc = self.plugin["xep_0045"]
-            await asyncio.wait_for(muc.join_muc_wait(room, nick, maxchars=0),
-                                   self.args.timeout)
-            # A new room stays locked until configured: accept the default (instant room).
             try:
-                form = await muc.get_room_config(room, timeout=self.args.timeout)
-                await muc.set_room_config(room, form, timeout=self.args.timeout)
-            except Exception:  # not the owner of an existing room: nothing to configure
-                pass
+                # One bound for the whole join (slixmpp's timeout= applies to the self-presence
+                # and to the subject in turn).
+                pres = (await asyncio.wait_for(muc.join_muc_wait(room, nick, maxstanzas=0),
+                                               self.args.timeout))[0]
+            except asyncio.TimeoutError:
+                raise TimeoutError("timed out (%g s) waiting for the room's self-presence and "
+                                   "subject" % self.args.timeout) from None
+            except slixmpp.exceptions.PresenceError as e:
+                raise RuntimeError("join refused: %s %s" % (e.condition, e.text)) from None
+            codes = pres["muc"]["status_codes"]
+            self.log("joined %s as %s (status %s)" % (room, pres["from"].resource,
+                                                      sorted(codes)))
+            if 201 in codes:
+                # A new room stays locked until its owner configures it: an empty submitted
+                # form makes it an instant room (XEP-0045 §10.1.2).
+                iq = self.make_iq_set(ito=room)
+                iq.append(ET.fromstring(
+                    "<query xmlns='http://jabber.org/protocol/muc#owner'>"
+                    "<x xmlns='jabber:x:data' type='submit'/></query>"))
+                await iq.send(timeout=self.args.timeout)
+                self.log("instant room %s configured" % room)
+        elif verb == "ready":
+            if self.args.ready_file:
+                open(self.args.ready_file, "w").close()
         elif verb == "groupchat":
             self.send_message(mto=JID(a[0]).bare, mbody=a[1], mtype="groupchat")
         elif verb == "wait-groupchat":
