@@ -488,6 +488,7 @@ void parse_s2s(const ConfigSection& top, Config& c, const std::string& base_dir)
   x.require_encryption = s.boolean("require_encryption", x.require_encryption);
   x.allow_plaintext_dialback = s.boolean("allow_plaintext_dialback", x.allow_plaintext_dialback);
   x.allow_dialback = s.boolean("allow_dialback", x.allow_dialback);
+  x.bidi = s.boolean("bidi", x.bidi);
   for (const auto& f : s.strings("ca_files")) x.ca_files.push_back(resolve(base_dir, f));
   x.system_trust = s.boolean("system_trust", x.system_trust);
   for (const auto& [domain, target] : s.string_map("routes")) {

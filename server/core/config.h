@@ -110,6 +110,9 @@ struct S2sConfig {
   // Peers whose certificate does not verify may still authenticate with dialback (XEP-0220),
   // as most of the federated network does; false = certificate authentication only.
   bool allow_dialback = true;
+  // XEP-0288: one connection carries both directions when the peer offers it and its
+  // certificate proves its domain.
+  bool bidi = true;
   std::vector<std::string> ca_files;  // trusted in addition to the system store
   bool system_trust = true;           // /etc/ssl/certs
   // Static routes, "domain" -> "host:port" (or "tls://host:port" for direct TLS): no DNS.

@@ -12,6 +12,7 @@
 #include "router/router.h"
 #include "s2s/s2s.h"
 #include "s2s/s2s_metrics.h"
+#include "xml/stanza.h"
 
 namespace parley::s2s {
 
@@ -100,6 +101,8 @@ void IncomingLink::send_features() {
       f += "<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>EXTERNAL</mechanism>"
            "</mechanisms>";
     if (c.allow_dialback) f += "<dialback xmlns='urn:xmpp:features:dialback'><errors/></dialback>";
+    if (c.bidi && f.size() > std::string_view("<stream:features>").size())
+      f += "<bidi xmlns='urn:xmpp:features:bidi'/>";
     if (f.size() == std::string_view("<stream:features>").size())
       // Nothing the peer could do: say so instead of letting it wait for a timeout.
       return stream_error("policy-violation",
@@ -118,6 +121,13 @@ void IncomingLink::on_element(std::unique_ptr<xml::Element> el) {
   const auto& name = el->name();
   if (ns == c2s::kTlsNs && name == "starttls") return handle_starttls();
   if (ns == c2s::kSaslNs && name == "auth") return handle_auth(*el);
+  if (ns == kBidiNs && name == "bidi") {
+    // XEP-0288 §2: asked for after TLS, before authentication.
+    if (!secure() || !s2s().config().bidi || !authenticated_.empty())
+      return stream_error("policy-violation", "bidirectional streams are not offered now");
+    bidi_ = true;
+    return;
+  }
   if (ns == kDialbackNs) {
     auto parsed = parse_dialback(*el);
     if (!parsed.ok) return stream_error("bad-format", "a dialback element needs 'from' and 'to'");
@@ -192,7 +202,9 @@ bool IncomingLink::authenticate(const std::string& remote, std::string_view how)
   authenticated_.insert(remote);
   s2s().metrics().incoming_auth.inc();
   PLOG(Info, "s2s") << "incoming link " << id() << " from " << remote_address()
-                    << " authenticated as " << remote << " (" << how << ")";
+                    << " authenticated as " << remote << " (" << how
+                    << (bidi_ ? ", bidirectional" : "") << ")";
+  if (bidi_ && !local_.empty()) s2s().bidi_attach(local_, remote, me());
   arm_idle();
   return true;
 }
@@ -287,7 +299,23 @@ void IncomingLink::arm_idle() {
             [this] { arm_idle(); });
 }
 
+void IncomingLink::enqueue(std::shared_ptr<const xml::Element> stanza) {
+  asio::dispatch(strand(), [self = me(), stanza = std::move(stanza)]() mutable {
+    auto to = Jid::parse(stanza->get("to"));
+    auto from = Jid::parse(stanza->get("from"));
+    if (self->finished() || self->closing() || !to || !from) {
+      self->s2s().bidi_detach(self.get());
+      if (to && from) self->s2s().send(from->domain(), to->domain(), std::move(stanza));
+      return;
+    }
+    self->last_activity_ = std::chrono::steady_clock::now();
+    self->s2s().metrics().stanzas_out.inc();
+    self->send(stanza->str(stanza::kClientNs));
+  });
+}
+
 void IncomingLink::on_closed(std::string_view) {
+  s2s().bidi_detach(this);
   s2s().incoming_closed(this);
 }
 

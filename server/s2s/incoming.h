@@ -20,6 +20,9 @@ class IncomingLink final : public Link {
  public:
   IncomingLink(S2s& s2s, boost::asio::ip::tcp::socket socket, bool direct_tls);
   void start();
+  // Any thread. A stanza for the peer over this stream (XEP-0288), or, once it is closing,
+  // over a link of its own.
+  void enqueue(std::shared_ptr<const xml::Element> stanza);
 
  private:
   std::shared_ptr<IncomingLink> me() {
@@ -47,6 +50,7 @@ class IncomingLink final : public Link {
   std::string peer_;   // the stream's 'from' (may be empty: RFC 6120 §4.7.1 says SHOULD)
   bool stream_open_ = false;
   bool sasl_done_ = false;
+  bool bidi_ = false;  // the peer asked for both directions on this stream (XEP-0288)
   PeerCertificate cert_;
   bool cert_read_ = false;
   std::set<std::string, std::less<>> authenticated_;       // remote domains

@@ -269,8 +269,24 @@ void OutgoingLink::on_element(std::unique_ptr<xml::Element> el) {
     }
     return;
   }
-  // Stanzas on an outgoing stream are not ours to take (XEP-0288 would allow it).
-  stream_error("unsupported-stanza-type", "this stream carries stanzas the other way");
+  if (ns == kServerNs && (name == "message" || name == "presence" || name == "iq"))
+    return handle_stanza(std::move(el));
+  stream_error("unsupported-stanza-type", "<" + name + "/> in " + ns);
+}
+
+void OutgoingLink::handle_stanza(std::unique_ptr<xml::Element> stanza) {
+  // Only on a bidirectional stream (XEP-0288), once authenticated, from the domain whose
+  // certificate we checked when we connected.
+  if (!bidi_ || state_ != State::Ready)
+    return stream_error("unsupported-stanza-type", "this stream carries stanzas the other way");
+  auto condition = check_addressing(
+      *stanza, [this](std::string_view d) { return d == remote_domain_; },
+      [this](std::string_view d) { return s2s().ours(d); });
+  if (!condition.empty()) return stream_error(condition, "on a bidirectional stream");
+  last_activity_ = std::chrono::steady_clock::now();
+  to_client_namespace(*stanza);
+  s2s().metrics().stanzas_in.inc();
+  server().router().route(std::shared_ptr<xml::Element>(std::move(stanza)));
 }
 
 void OutgoingLink::handle_features(const xml::Element& features) {
@@ -298,6 +314,11 @@ void OutgoingLink::handle_features(const xml::Element& features) {
     return fail("remote-server-not-found",
                 "the peer's certificate does not prove " + remote_domain_ + ": " +
                     (cert_.error.empty() ? "it does not name the domain" : cert_.error));
+  // XEP-0288: one connection both ways, when we know who is at the other end.
+  if (s2s().config().bidi && peer_verified_ && !bidi_ && features.child("bidi", kBidiFeatureNs)) {
+    bidi_ = true;
+    send("<bidi xmlns='urn:xmpp:bidi'/>");
+  }
   const xml::Element* mechs = features.child("mechanisms", c2s::kSaslNs);
   bool external = false;
   if (mechs)
@@ -342,7 +363,8 @@ void OutgoingLink::ready(std::string_view how) {
   state_ = State::Ready;
   s2s().metrics().outgoing_ready.inc();
   PLOG(Info, "s2s") << "outgoing link " << local_ << " -> " << remote_domain_ << " ready (" << how
-                    << ", " << transport().tls_version() << ", " << remote_address() << ")";
+                    << (bidi_ ? ", bidirectional" : "") << ", " << transport().tls_version() << ", "
+                    << remote_address() << ")";
   while (!queue_.empty()) {
     write_stanza(*queue_.front());
     queue_.pop_front();

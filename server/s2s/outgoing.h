@@ -53,6 +53,7 @@ class OutgoingLink final : public Link {
   // Bounces everything queued with `condition` and ends the link.
   void fail(std::string_view condition, std::string_view why);
   void write_stanza(const xml::Element& stanza);
+  void handle_stanza(std::unique_ptr<xml::Element> stanza);
   void arm_idle();
   // Leaves the link table: stanzas from now on take a new link. Once.
   void detach();
@@ -68,7 +69,9 @@ class OutgoingLink final : public Link {
   bool legacy_ = false;  // a peer without stream features (version < 1.0)
   bool starttls_sent_ = false;
   bool detached_ = false;
-  bool peer_error_ = false;  // the peer ended the stream with an error
+  bool peer_error_ = false;
+  bool bidi_ = false;  // XEP-0288: the peer may send its stanzas back on this stream  // the peer
+                       // ended the stream with an error
   bool sasl_tried_ = false;
   bool sasl_done_ = false;
   bool dialback_sent_ = false;

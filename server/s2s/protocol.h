@@ -13,6 +13,8 @@ namespace parley::s2s {
 inline constexpr std::string_view kServerNs = "jabber:server";
 inline constexpr std::string_view kDialbackNs = "jabber:server:dialback";
 inline constexpr std::string_view kDialbackFeatureNs = "urn:xmpp:features:dialback";
+inline constexpr std::string_view kBidiFeatureNs = "urn:xmpp:features:bidi";  // XEP-0288
+inline constexpr std::string_view kBidiNs = "urn:xmpp:bidi";
 
 // XEP-0185 §3: hex(HMAC-SHA256(hex(SHA256(secret)), "receiving originating stream-id")).
 // The authoritative server recomputes it from the same secret to answer <db:verify/>.

@@ -57,6 +57,7 @@ struct S2s::Impl {
   std::unordered_map<const IncomingLink*, std::vector<std::string>> incoming_domains;
   std::unordered_map<std::string, unsigned> incoming_per_domain;
   std::atomic<unsigned> verifying{0};  // dialback questions in flight
+  std::map<std::pair<std::string, std::string>, std::weak_ptr<IncomingLink>> bidi;
   bool stopping = false;
 };
 
@@ -155,6 +156,16 @@ void S2s::send(std::string_view local, std::string_view remote,
                             "federation with " + std::string(remote) + " is disabled here");
     return;
   }
+  std::shared_ptr<IncomingLink> reverse;
+  {
+    std::lock_guard lock(impl_->mutex);
+    auto it = impl_->bidi.find({std::string(local), std::string(remote)});
+    if (it != impl_->bidi.end()) reverse = it->second.lock();
+  }
+  if (reverse) {
+    reverse->enqueue(std::move(stanza));
+    return;
+  }
   auto link = link_for(local, remote);
   if (!link) {
     server_.router().bounce(*stanza, "remote-server-timeout", "the server is shutting down");
@@ -212,6 +223,20 @@ void S2s::outgoing_closed(const OutgoingLink* link, const std::string& local,
     impl_->outgoing.erase(it);
     impl_->metrics.outgoing.dec();
   }
+}
+
+void S2s::bidi_attach(const std::string& local, const std::string& remote,
+                      const std::shared_ptr<IncomingLink>& link) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->bidi[{local, remote}] = link;
+}
+
+void S2s::bidi_detach(const IncomingLink* link) {
+  std::lock_guard lock(impl_->mutex);
+  std::erase_if(impl_->bidi, [link](const auto& kv) {
+    auto l = kv.second.lock();
+    return !l || l.get() == link;
+  });
 }
 
 void S2s::incoming_started(const std::shared_ptr<IncomingLink>& link) {

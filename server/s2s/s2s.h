@@ -72,6 +72,11 @@ class S2s {
                        const std::string& remote);
   void incoming_started(const std::shared_ptr<IncomingLink>& link);
   void incoming_closed(const IncomingLink* link);
+  // XEP-0288: an incoming link on which `remote` asked for both directions; stanzas from
+  // `local` to `remote` take it instead of a connection of their own, until it closes.
+  void bidi_attach(const std::string& local, const std::string& remote,
+                   const std::shared_ptr<IncomingLink>& link);
+  void bidi_detach(const IncomingLink* link);
   // Counts an incoming link authenticated for `remote`; false when it is over the limit.
   bool incoming_authenticated(const IncomingLink* link, const std::string& remote);
 

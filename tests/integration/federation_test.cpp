@@ -168,11 +168,18 @@ TEST_F(FederationTest, MessagesBothWaysWithCertificates) {
   ASSERT_TRUE(r) << a_server_->log();
   EXPECT_EQ(r->attr("from"), "bob@b.test/phone");
 
-  // Each side proved itself with its certificate (XEP-0178), not with dialback.
-  EXPECT_NE(b_server_->log().find("authenticated as a.test (SASL EXTERNAL)"), std::string::npos)
+  // Each side proved itself with its certificate (XEP-0178), not with dialback, and, as each
+  // trusts the other's, one connection carries both directions (XEP-0288): b.test's reply took
+  // the stream a.test opened.
+  EXPECT_NE(b_server_->log().find("authenticated as a.test (SASL EXTERNAL, bidirectional)"),
+            std::string::npos)
       << b_server_->log();
-  EXPECT_NE(a_server_->log().find("authenticated as b.test (SASL EXTERNAL)"), std::string::npos)
+  EXPECT_NE(a_server_->log().find("outgoing link a.test -> b.test ready (SASL EXTERNAL, "
+                                  "bidirectional"),
+            std::string::npos)
       << a_server_->log();
+  EXPECT_EQ(b_server_->log().find("outgoing link b.test -> a.test ready"), std::string::npos)
+      << b_server_->log();
 
   // Order is kept on a link (RFC 6120 §10.1).
   for (int i = 0; i < 20; ++i)
@@ -519,6 +526,9 @@ TEST_F(FederationTest, AnAuthenticatedServerCannotSpeakForAnotherDomain) {
   auto f = open_s2s(raw, "evil.test", "a.test");
   ASSERT_TRUE(f);
   ASSERT_TRUE(f->child("mechanisms", kNsSasl)) << "EXTERNAL offered for a valid certificate";
+  // XEP-0288: this stream may carry a.test's stanzas to evil.test too.
+  ASSERT_TRUE(f->child("bidi", "urn:xmpp:features:bidi"));
+  raw.send("<bidi xmlns='urn:xmpp:bidi'/>");
   // Claiming another domain than the certificate's fails (XEP-0178 §3).
   raw.send("<auth xmlns='" + kNsSasl + "' mechanism='EXTERNAL'>" +
            "Yi50ZXN0" /* b.test */ "</auth>");
@@ -536,6 +546,13 @@ TEST_F(FederationTest, AnAuthenticatedServerCannotSpeakForAnotherDomain) {
   ASSERT_TRUE(alice->connected());
   raw.send("<message from='mallory@evil.test' to='alice@a.test/evil' id='e1' type='chat'/>");
   ASSERT_TRUE(alice->wait_for(with_id("e1"))) << a_server_->log();
+  // Her answer comes back on the same stream instead of a connection of its own.
+  alice->send(chat("mallory@evil.test", "e1r", "who are you?"));
+  // (libstrophe writes while it is being pumped: a ping round trip gets the message out.)
+  ASSERT_TRUE(alice->iq("<iq type='get' id='p1' to='a.test'><ping xmlns='urn:xmpp:ping'/></iq>"));
+  auto back = raw.wait_for(with_id("e1r"));
+  ASSERT_TRUE(back) << a_server_->log();
+  EXPECT_EQ(back->attr("from"), "alice@a.test/evil");
   raw.send("<message from='bob@b.test' to='alice@a.test/evil' id='e2'/>");
   EXPECT_EQ(raw.stream_error(), "invalid-from");
   alice->send(chat("alice@a.test/evil", "after", "marker"));
