@@ -427,6 +427,14 @@ void parse_modules(ConfigSection::Impl& top_impl, const ConfigSection& top, Conf
       c.module_config.emplace(name, make_section(YAML::Node(), "modules_config." + name));
 }
 
+// A duration that must be longer than zero (timeouts, intervals).
+std::chrono::milliseconds positive_duration(const ConfigSection& s, const char* key,
+                                            std::chrono::milliseconds fallback) {
+  auto d = s.duration(key, fallback);
+  if (d.count() <= 0) fail_at(s.path() + "." + key, "must be longer than zero");
+  return d;
+}
+
 void parse_c2s(const ConfigSection& top, Config& c) {
   ConfigSection s = top.section("c2s");
   C2sConfig& x = c.c2s;
@@ -436,9 +444,7 @@ void parse_c2s(const ConfigSection& top, Config& c) {
   if (x.max_stanza_bytes < 10000)
     fail_at("c2s.max_stanza_bytes", "must be at least 10000 bytes (RFC 6120 §13.12)");
   auto positive = [&](const char* key, std::chrono::milliseconds fallback) {
-    auto d = s.duration(key, fallback);
-    if (d.count() <= 0) fail_at(std::string("c2s.") + key, "must be longer than zero");
-    return d;
+    return positive_duration(s, key, fallback);
   };
   x.auth_timeout = positive("auth_timeout", x.auth_timeout);
   x.ping_interval = positive("ping_interval", x.ping_interval);
@@ -511,9 +517,7 @@ void parse_s2s(const ConfigSection& top, Config& c, const std::string& base_dir)
     x.blocked_domains.emplace_back(d->domain());
   }
   auto positive = [&](const char* key, std::chrono::milliseconds fallback) {
-    auto d = s.duration(key, fallback);
-    if (d.count() <= 0) fail_at(std::string("s2s.") + key, "must be longer than zero");
-    return d;
+    return positive_duration(s, key, fallback);
   };
   x.connect_timeout = positive("connect_timeout", x.connect_timeout);
   x.idle_timeout = positive("idle_timeout", x.idle_timeout);

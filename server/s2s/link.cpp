@@ -9,6 +9,7 @@
 #include <array>
 #include <atomic>
 
+#include "c2s/stream_util.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/server.h"
@@ -347,15 +348,7 @@ void Link::stream_error(std::string_view condition, std::string_view text) {
                     << condition << (text.empty() ? "" : ": ") << text;
   // RFC 6120 §4.9.1.1: the error goes on a stream of ours, even if the peer's never opened.
   std::string out = header_sent_ ? std::string() : fallback_header();
-  out += "<stream:error><";
-  out += condition;
-  out += " xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>";
-  if (!text.empty()) {
-    out += "<text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>";
-    xml::escape_text(out, text);
-    out += "</text>";
-  }
-  out += "</stream:error>";
+  out += c2s::stream_error(condition, text);
   send(std::move(out));
   end_stream();
 }

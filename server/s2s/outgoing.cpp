@@ -171,16 +171,19 @@ void OutgoingLink::on_connected() {
                      << (direct_tls_ ? " (direct TLS)" : "");
   start_reading();
   if (direct_tls_) {
-    TlsConnection tls;
-    try {
-      tls = s2s().tls().connect(local_, remote_domain_, true);
-    } catch (const std::exception& e) {
-      return fail("remote-server-not-found", std::string("TLS: ") + e.what());
-    }
-    start_tls(std::move(tls), [this] { open_stream(); });
-    return;
+    return begin_tls(true);
   }
   open_stream();
+}
+
+void OutgoingLink::begin_tls(bool direct) {
+  TlsConnection tls;
+  try {
+    tls = s2s().tls().connect(local_, remote_domain_, direct);
+  } catch (const std::exception& e) {
+    return fail("remote-server-not-found", std::string("TLS: ") + e.what());
+  }
+  start_tls(std::move(tls), [this] { open_stream(); });
 }
 
 void OutgoingLink::open_stream() {
@@ -220,14 +223,7 @@ void OutgoingLink::on_element(std::unique_ptr<xml::Element> el) {
     if (!starttls_sent_ || secure())
       return stream_error("unsupported-stanza-type", "<proceed/> without <starttls/>");
     starttls_sent_ = false;
-    TlsConnection tls;
-    try {
-      tls = s2s().tls().connect(local_, remote_domain_, false);
-    } catch (const std::exception& e) {
-      return fail("remote-server-not-found", std::string("TLS: ") + e.what());
-    }
-    start_tls(std::move(tls), [this] { open_stream(); });
-    return;
+    return begin_tls(false);
   }
   if (ns == c2s::kTlsNs && name == "failure")
     return fail("remote-server-not-found", "the peer could not start TLS");

@@ -42,6 +42,8 @@ class OutgoingLink final : public Link {
   void resolved(std::vector<Endpoint> endpoints, std::string error);
   void try_connect();
   void on_connected();
+  // TLS as the client (`direct`: XEP-0368, right after connecting); then our stream header.
+  void begin_tls(bool direct);
   void open_stream();
   void on_open(const xml::Element& header, std::string_view default_ns) override;
   void on_element(std::unique_ptr<xml::Element> element) override;

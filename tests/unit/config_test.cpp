@@ -188,8 +188,13 @@ TEST(Config, ListenerErrors) {
   EXPECT_CONFIG_ERROR(h + "listeners: [{port: 65536}]", "listeners[0].port:");
   EXPECT_CONFIG_ERROR(h + "listeners: [{port: 5222}, {port: abc}]",
                       "listeners[1].port: expected an integer");
-  EXPECT_CONFIG_ERROR(h + "listeners: [{type: s2s}]",
-                      "listeners[0].type: expected one of c2s, c2s_direct_tls");
+  EXPECT_CONFIG_ERROR(
+      h + "listeners: [{type: bosh}]",
+      "listeners[0].type: expected one of c2s, c2s_direct_tls, s2s, s2s_direct_tls");
+  // Federation listeners default to 5269 and 5270.
+  auto f = parse_config(h + "listeners: [{type: s2s}, {type: s2s_direct_tls}]");
+  EXPECT_EQ(f.listeners.at(0).port, 5269);
+  EXPECT_EQ(f.listeners.at(1).port, 5270);
   EXPECT_CONFIG_ERROR(h + "listeners: [{address: localhost}]",
                       "listeners[0].address: expected an IP address");
   EXPECT_CONFIG_ERROR(h + "listeners: [{port: 5222}, {port: 5222}]",
@@ -213,6 +218,41 @@ TEST(Config, StorageAndLogErrors) {
   EXPECT_CONFIG_ERROR(h + "threads: -1", "threads: expected an integer between 0 and 1024");
   Config c = parse_config(h + "storage: {sqlite_path: db/x.db}\ndata_dir: /d", "/base");
   EXPECT_EQ(c.database.sqlite_path, "/base/db/x.db");
+}
+
+TEST(Config, S2s) {
+  const std::string h = "hosts: [localhost]\n";
+  auto d = parse_config(h);
+  EXPECT_TRUE(d.s2s.enabled);
+  EXPECT_TRUE(d.s2s.require_encryption);
+  EXPECT_TRUE(d.s2s.allow_dialback);
+  EXPECT_FALSE(d.s2s.allow_plaintext_dialback);
+  auto c = parse_config(h + "s2s:\n  routes: { Peer.Example: \"127.0.0.3:5269\", tls.example: "
+                            "\"tls://[::1]:5270\" }\n  blocked_domains: [Spam.Example]\n"
+                            "  ca_files: [ca.pem]\n  idle_timeout: 1m\n  bidi: false\n",
+                        "/etc/parley");
+  EXPECT_EQ(c.s2s.routes.at("peer.example"), "127.0.0.3:5269");  // the domain is normalized
+  EXPECT_EQ(c.s2s.routes.at("tls.example"), "tls://[::1]:5270");
+  EXPECT_EQ(c.s2s.blocked_domains, std::vector<std::string>{"spam.example"});
+  EXPECT_EQ(c.s2s.ca_files, std::vector<std::string>{"/etc/parley/ca.pem"});
+  EXPECT_EQ(c.s2s.idle_timeout, std::chrono::minutes(1));
+  EXPECT_FALSE(c.s2s.bidi);
+
+  EXPECT_CONFIG_ERROR(h + "s2s: {routes: {peer.example: \"127.0.0.3\"}}",
+                      "s2s.routes.peer.example: expected host:port");
+  EXPECT_CONFIG_ERROR(h + "s2s: {routes: {peer.example: \"127.0.0.3:http\"}}",
+                      "s2s.routes.peer.example: expected host:port");
+  EXPECT_CONFIG_ERROR(h + "s2s: {routes: {\"u@peer.example\": \"127.0.0.3:5269\"}}",
+                      "s2s.routes: 'u@peer.example' is not a domain");
+  EXPECT_CONFIG_ERROR(h + "s2s: {blocked_domains: [\"a@b\"]}",
+                      "s2s.blocked_domains: 'a@b' is not a domain");
+  EXPECT_CONFIG_ERROR(h + "s2s: {connect_timeout: 0s}",
+                      "s2s.connect_timeout: must be longer than zero");
+  EXPECT_CONFIG_ERROR(h + "s2s: {max_stanza_bytes: 1KiB}",
+                      "s2s.max_stanza_bytes: must be at least 10000");
+  EXPECT_CONFIG_ERROR(h + "s2s: {max_queue_bytes: 20000}", "s2s.max_queue_bytes: must be at least");
+  EXPECT_CONFIG_ERROR(h + "s2s: {allow_dialbak: true}",
+                      "s2s.allow_dialbak: unknown key (did you mean 'allow_dialback'?)");
 }
 
 TEST(Config, C2sErrors) {
