@@ -90,6 +90,7 @@ class FederationTest : public testing::Test {
     auto oa = options(a_, true, {"alice", "anna", "amy"});
     oa.modules.push_back("muc");
     oa.modules.push_back("carbons");
+    oa.s2s.push_back("max_incoming_per_domain: 2");
     oa.module_options["muc"] = {{"domain", "groups.a.test"}};
     auto ob = options(b_, true, {"bob", "bert", "bea"});
     ob.s2s_direct_tls_port = b_tls_port_;
@@ -471,6 +472,13 @@ TEST_F(FederationTest, StreamToAnUnknownHostIsHostUnknown) {
   EXPECT_TRUE(raw.wait_eof());
 }
 
+TEST_F(FederationTest, ABlockedDomainIsRefused) {
+  RawClient raw(a_.port, a_.address);
+  ASSERT_TRUE(raw.connected());
+  send_s2s_header(raw, "blocked.test", "a.test");
+  EXPECT_EQ(raw.stream_error(), "policy-violation");
+}
+
 TEST_F(FederationTest, StanzasBeforeAuthenticationAreNotAuthorized) {
   RawClient raw(a_.port, a_.address);
   ASSERT_TRUE(raw.connected());
@@ -558,6 +566,46 @@ TEST_F(FederationTest, AnAuthenticatedServerCannotSpeakForAnotherDomain) {
   alice->send(chat("alice@a.test/evil", "after", "marker"));
   ASSERT_TRUE(alice->wait_for(with_id("after")));
   EXPECT_FALSE(alice->has(with_id("e2")));
+}
+
+// s2s.max_incoming_per_domain (2 on a.test): a third authenticated stream from the same domain
+// is refused; when one closes, there is room again.
+TEST_F(FederationTest, IncomingStreamsPerDomainAreLimited) {
+  parley::testca::CertSpec spec;
+  spec.dns_ids = {"many.test"};
+  auto [cert, key] = parley::testca::make_cert(ca_dir_->path(), "many.test", spec, &ca_);
+  // Returns the stream-level outcome of authenticating one more stream as many.test: "" when
+  // it is in, or the stream error.
+  auto open = [&](RawClient& raw) -> std::string {
+    if (!raw.connected() || !open_s2s(raw, "many.test", "a.test")) return "no stream";
+    raw.send("<starttls xmlns='" + kNsTls + "'/>");
+    auto p = raw.next_element();
+    if (!p || !p->is("proceed", kNsTls)) return "no proceed";
+    TlsOptions tls;
+    tls.sni = "a.test";
+    tls.cert_file = cert;
+    tls.key_file = key;
+    if (!raw.tls_handshake(tls)) return "no TLS";
+    raw.restart_stream();
+    if (!open_s2s(raw, "many.test", "a.test")) return "no stream after TLS";
+    raw.send("<auth xmlns='" + kNsSasl + "' mechanism='EXTERNAL'>=</auth>");
+    auto r = raw.next_element();
+    if (r && r->is("success", kNsSasl)) return "";
+    if (r && r->is("error", kNsStream))  // the stream error itself
+      return r->raw.find("policy-violation") != std::string::npos ? "policy-violation" : r->raw;
+    return r ? r->raw : "nothing";
+  };
+  RawClient one(a_.port, a_.address), two(a_.port, a_.address), three(a_.port, a_.address);
+  EXPECT_EQ(open(one), "");
+  EXPECT_EQ(open(two), "");
+  EXPECT_EQ(open(three), "policy-violation");
+  one.send("</stream:stream>");
+  EXPECT_TRUE(one.wait_eof());
+  bool again = poll_until([&] {
+    RawClient four(a_.port, a_.address);
+    return open(four).empty();
+  });
+  EXPECT_TRUE(again) << a_server_->log();
 }
 
 }  // namespace
