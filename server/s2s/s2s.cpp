@@ -125,7 +125,9 @@ void S2s::accept(asio::ip::tcp::socket socket, bool direct_tls) {
   link->start();
 }
 
-std::shared_ptr<OutgoingLink> S2s::link_for(std::string_view local, std::string_view remote) {
+std::shared_ptr<OutgoingLink> S2s::link_for(std::string_view local, std::string_view remote,
+                                            bool& fresh) {
+  fresh = false;
   std::shared_ptr<OutgoingLink> link;
   {
     std::lock_guard lock(impl_->mutex);
@@ -138,7 +140,7 @@ std::shared_ptr<OutgoingLink> S2s::link_for(std::string_view local, std::string_
     impl_->outgoing.emplace(std::move(key), link);
   }
   impl_->metrics.outgoing.inc();
-  link->start();
+  fresh = true;
   return link;
 }
 
@@ -166,12 +168,16 @@ void S2s::send(std::string_view local, std::string_view remote,
     reverse->enqueue(std::move(stanza));
     return;
   }
-  auto link = link_for(local, remote);
+  bool fresh = false;
+  auto link = link_for(local, remote, fresh);
   if (!link) {
     server_.router().bounce(*stanza, "remote-server-timeout", "the server is shutting down");
     return;
   }
+  // Queued before the link starts: both go to its strand in this order, so a link that
+  // fails at once still finds the stanza to bounce.
   link->enqueue(std::move(stanza));
+  if (fresh) link->start();
 }
 
 void S2s::verify(std::string_view receiving, std::string_view originating, std::string stream_id,
@@ -204,7 +210,8 @@ void S2s::verify(std::string_view receiving, std::string_view originating, std::
   once->timer.async_wait([answer](const boost::system::error_code& ec) {
     if (!ec) answer(false);
   });
-  auto link = link_for(receiving, originating);
+  bool fresh = false;
+  auto link = link_for(receiving, originating, fresh);
   if (!link) return answer(false);
   DialbackElement request{DialbackElement::Kind::Verify,
                           std::string(receiving),
@@ -213,6 +220,7 @@ void S2s::verify(std::string_view receiving, std::string_view originating, std::
                           {},
                           std::move(key)};
   link->verify(std::move(request), answer);
+  if (fresh) link->start();
 }
 
 void S2s::outgoing_closed(const OutgoingLink* link, const std::string& local,

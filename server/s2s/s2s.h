@@ -81,8 +81,10 @@ class S2s {
   bool incoming_authenticated(const IncomingLink* link, const std::string& remote);
 
  private:
-  // The outgoing link for a pair of domains, started if new; null while shutting down.
-  std::shared_ptr<OutgoingLink> link_for(std::string_view local, std::string_view remote);
+  // The outgoing link for a pair of domains (`fresh`: made now; the caller queues its work,
+  // then starts it); null while shutting down.
+  std::shared_ptr<OutgoingLink> link_for(std::string_view local, std::string_view remote,
+                                         bool& fresh);
   struct Impl;
   Server& server_;
   std::unique_ptr<Impl> impl_;
