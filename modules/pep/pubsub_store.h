@@ -8,6 +8,10 @@
 // (xep::store_element) and a sequence number: items of a node are ordered by it, a new
 // publication (also of an existing id, which replaces that item) gets a higher one than every
 // item of that node.
+//
+// A service is its bare JID: a resource on the Jid passed in is ignored. Sequence numbers are
+// max + 1 within the node, so after the newest item is retracted (or the node purged) the next
+// publication may reuse a seq that an item no longer there had.
 #pragma once
 
 #include <cstdint>
@@ -53,11 +57,14 @@ class PubsubStore {
 
   // Stores `item` as the newest of the node (replacing an item with the same id), then, with
   // `max_items`, deletes the oldest items beyond that many. Returns the ids deleted by that
-  // trimming (never the item just published). The node must exist.
+  // trimming (never the item just published: a `max_items` below 1 keeps that one alone).
+  // The node must exist: publishing to one that does not throws storage::DatabaseError and
+  // stores nothing. `item.seq` is ignored; read the one given with item().
   std::vector<std::string> publish(const Jid& service, const std::string& node,
                                    const StoredItem& item,
                                    std::optional<int64_t> max_items = std::nullopt);
-  // Deletes the oldest items of the node beyond `max_items`; returns the ids deleted.
+  // Deletes the oldest items of the node beyond `max_items` (0 or less: all of them); returns
+  // the ids deleted, oldest first.
   std::vector<std::string> trim(const Jid& service, const std::string& node, int64_t max_items);
   // Deletes one item; false when the node holds no item with that id.
   bool retract(const Jid& service, const std::string& node, const std::string& id);
@@ -69,6 +76,7 @@ class PubsubStore {
   int64_t item_count(const Jid& service, const std::string& node);
   // At most `limit` items, newest first, all older than `older_than` (a seq; default: from the
   // newest). For "the N most recent" and for paging towards older items (XEP-0059 'after').
+  // A `limit` of 0 or less gives nothing (as for oldest()).
   std::vector<StoredItem> newest(const Jid& service, const std::string& node, int64_t limit,
                                  std::optional<int64_t> older_than = std::nullopt);
   // At most `limit` items, oldest first, all newer than `newer_than` (a seq; default: from the
