@@ -56,6 +56,14 @@ void IqRequest::error(stanza::ErrorType type, std::string_view condition,
   if (claim()) send(stanza::error_reply(*stanza_, type, condition, text));
 }
 
+void IqRequest::error(stanza::ErrorType type, std::string_view condition,
+                      xml::Element app_condition, std::string_view text) const {
+  if (!claim()) return;
+  auto reply = stanza::error_reply(*stanza_, type, condition, text);
+  if (auto* e = reply.child("error")) e->add(std::move(app_condition));
+  send(std::move(reply));
+}
+
 Registration IqRouter::add(std::string xmlns, std::string name, IqType type, IqScope scope,
                            IqHandler handler, std::string owner) {
   std::lock_guard lock(mutex_);

@@ -44,6 +44,10 @@ class IqRequest {
   void reply(xml::Element payload) const;
   void error(std::string_view condition, std::string_view text = {}) const;
   void error(stanza::ErrorType type, std::string_view condition, std::string_view text = {}) const;
+  // With an application-specific condition inside <error/> (RFC 6120 §8.3.3), e.g. XEP-0060's
+  // <precondition-not-met xmlns='http://jabber.org/protocol/pubsub#errors'/>.
+  void error(stanza::ErrorType type, std::string_view condition, xml::Element app_condition,
+             std::string_view text = {}) const;
   // True once any copy of this request has been answered (later answers are dropped).
   bool answered() const { return answered_->load(); }
 
