@@ -1116,5 +1116,72 @@ TEST_F(PepLimitsTest, MaxItemsIsBoundedByTheServer) {
   EXPECT_EQ(pubsub_error(*r), "precondition-not-met") << r->raw;
 }
 
+// --- real clients: slixmpp's xep_0060 / xep_0163 / xep_0115 plugins --------------------------
+
+class PepSlixmppTest : public ServerSuite<PepSlixmppTest> {
+ public:
+  static ServerOptions options() {
+    auto o = with_users({"oma", "omb", "omc", "ava", "avb", "nka", "nkb", "nkc"});
+    o.modules.push_back("pep");
+    return o;
+  }
+
+  // Presence shared both ways, by real subscribe/subscribed exchanges, before the script's
+  // clients log in.
+  static void befriend(const std::string& a, const std::string& b) {
+    auto ca = client(a, "setup");
+    auto cb = client(b, "setup");
+    ASSERT_TRUE(ca->connected() && cb->connected());
+    ASSERT_TRUE(go_online(*ca) && go_online(*cb));
+    ASSERT_TRUE(subscribe_mutual(*ca, *cb));
+  }
+
+  static bool saw(const CommandResult& r, const std::string& what) {
+    return r.output.find(what) != std::string::npos;
+  }
+};
+
+// XEP-0384 both generations: open device lists and bundles (publish-options access_model=open,
+// max_items=max for omemo:2 bundles), a contact notified of device lists by caps interest, a
+// stranger fetching bundles.
+TEST_F(PepSlixmppTest, OmemoDeviceListsAndBundles) {
+  befriend("oma", "omb");
+  auto r = run_slixmpp(
+      server(), "omemo.py",
+      {"--user", "oma@" + kHost, "--contact", "omb@" + kHost, "--stranger", "omc@" + kHost},
+      kPassword, 90s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(saw(r, "\"contact_got_second_lists\": true")) << r.output;
+  EXPECT_TRUE(saw(r, "\"stranger_got_legacy_bundles\": true")) << r.output;
+  EXPECT_TRUE(saw(r, "\"stranger_got_omemo2_bundles\"")) << r.output;
+  EXPECT_TRUE(saw(r, "\"user_got_contact_list\": true")) << r.output;
+}
+
+// XEP-0084 with slixmpp's xep_0084: metadata notified to the interested contact, data fetched by
+// the id the metadata names, no notification of the data node.
+TEST_F(PepSlixmppTest, AvatarMetadataIsNotifiedAndTheDataFetched) {
+  befriend("ava", "avb");
+  auto r =
+      run_slixmpp(server(), "pep.py",
+                  {"--scenario", "avatar", "--user", "ava@" + kHost, "--contact", "avb@" + kHost},
+                  kPassword, 90s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(saw(r, "\"round\": 1, \"metadata_notified\": true")) << r.output;
+  EXPECT_TRUE(saw(r, "\"no_data_notification\": true")) << r.output;
+}
+
+// XEP-0172 with slixmpp's xep_0172: the nickname notified to the interested contact, readable
+// by it and not by a stranger.
+TEST_F(PepSlixmppTest, NicknameIsPublishedAndNotified) {
+  befriend("nka", "nkb");
+  auto r = run_slixmpp(server(), "pep.py",
+                       {"--scenario", "nick", "--user", "nka@" + kHost, "--contact", "nkb@" + kHost,
+                        "--stranger", "nkc@" + kHost},
+                       kPassword, 90s);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(saw(r, "\"nick_notified\": \"Alice L.\"")) << r.output;
+  EXPECT_TRUE(saw(r, "\"stranger_refused\": \"not-authorized\"")) << r.output;
+}
+
 }  // namespace
 }  // namespace parley::it
