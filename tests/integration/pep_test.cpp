@@ -845,6 +845,9 @@ TEST_F(PepTest, ACapsVerThatDoesNotVerifyIsNotTrusted) {
   auto bob = online("wvbob", "desk");
   ASSERT_TRUE(subscribe_mutual(*alice, *bob));
   const std::string node = "urn:parley:it:caps-forged";
+  // Alice's own notification is the sync point below; her caps make it independent of how
+  // the owner's resources are chosen.
+  ASSERT_TRUE(online_with_caps(*alice, caps_for({node}, "wv-owner")));
   ClientCaps real = caps_for({node}, "wv-real");
   ClientCaps claimed = caps_for({node}, "wv-claimed");
   answer_disco(*bob, real);
@@ -925,6 +928,8 @@ TEST_F(PepTest, NoNotificationsAfterUnavailablePresence) {
   ClientCaps caps = caps_for({node}, "ua");
   ASSERT_TRUE(online_with_caps(*bob, caps));
   ASSERT_TRUE(bob->wait_for(item_event(alice->bare(), node, "u0")));
+  ASSERT_TRUE(online_with_caps(*alice, caps_for({node}, "ua-owner")));  // for the sync below
+  ASSERT_TRUE(alice->wait_for(item_event(alice->bare(), node, "u0")));
 
   bob->send("<presence type='unavailable'/>");
   ASSERT_TRUE(alice->wait_for(presence_from(bob->jid(), "unavailable")));

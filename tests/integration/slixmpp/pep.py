@@ -78,7 +78,8 @@ async def avatar():
         avatar_id = hashlib.sha1(image).hexdigest()
         await owner["xep_0084"].publish_avatar(image, timeout=px.EVENT_BOUND)
         await owner["xep_0084"].publish_avatar_metadata(
-            {"id": avatar_id, "type": "image/png", "bytes": len(image), "height": 1, "width": 1},
+            {"id": avatar_id, "type": "image/png", "bytes": len(image), "height": "64",
+             "width": "64"},
             timeout=px.EVENT_BOUND)
 
         def names(m, avatar_id=avatar_id):
