@@ -21,20 +21,19 @@ class PepTest : public ServerSuite<PepTest> {
  public:
   static ServerOptions options() {
     auto o = with_users({
-        "pub",    "noid",   "retrieve", "rsm",      "ret",    "retbob",   "purge",   "purgebob",
-        "del",    "delbob", "create",   "defaults", "conf",   "confdave", "deflt",   "popt",
-        "poptdv", "pnew",   "np",       "trim",     "pres",   "presbob",  "presfr",  "preserin",
-        "presdv", "open",   "opendave", "ros",      "rosbob", "roscarol", "rosdave", "wl",
-        "wlbob",  "own",    "ownbob",   "bad",      "every",  "nf",       "nfbob",   "nfcarol",
-        "nferin", "cq",     "cqbob",    "wv",       "wvbob",  "lp",       "lpbob",   "lpo",
-        "lpobob", "ua",     "uabob",    "di",       "dibob",  "dit",      "sub",     "subbob",
+        "pub",      "noid",     "retrieve", "rsm",     "ret",      "retbob", "purge",
+        "purgebob", "del",      "delbob",   "create",  "defaults", "conf",   "confdave",
+        "popt",     "poptdv",   "pnew",     "np",      "trim",     "pres",   "presbob",
+        "presfr",   "preserin", "presdv",   "open",    "opendave", "ros",    "rosbob",
+        "roscarol", "rosdave",  "wl",       "wlbob",   "own",      "ownbob", "bad",
+        "every",    "nf",       "nfbob",    "nfcarol", "nferin",   "cq",     "cqbob",
+        "wv",       "wvbob",    "wvcarol",  "lp",      "lpbob",    "lpo",    "lpobob",
+        "ua",       "uabob",    "di",       "dibob",   "dit",      "sub",    "subbob",
     });
     o.accounts.emplace_back("zed@" + kHost2, kPassword);
     o.modules.push_back("pep");
     return o;
   }
-
-  static std::string jid(const std::string& user) { return user + "@" + kHost; }
 
   // A bound client that fetched its roster and sent initial presence (an available resource).
   static std::unique_ptr<StropheClient> online(const std::string& user,
@@ -838,33 +837,39 @@ TEST_F(PepTest, AnUnknownCapsVerIsAskedForAndAKnownOneIsNot) {
   EXPECT_TRUE(bob2->wait_for(item_event(alice->bare(), node, "q1")));
 }
 
-// XEP-0115 §5.4: a ver that does not hash the disco#info answer is not trusted, so it brings
-// no notifications; the honest ver then does, and brings the last item once.
-TEST_F(PepTest, ACapsVerThatDoesNotVerifyIsNotTrusted) {
+// XEP-0115 §5.4: an answer that does not hash to the ver it was asked for is invalid and must
+// not be cached as that ver's meaning (whether the server uses it for the one client that gave
+// it is its own choice). Bob announces carol's ver but answers with more interests; carol, who
+// announces it next, is asked herself, and her honest answer is what counts for her.
+TEST_F(PepTest, AnAnswerThatDoesNotMatchItsVerIsNotCachedForIt) {
   auto alice = online("wv", "desk");
   auto bob = online("wvbob", "desk");
+  auto carol = online("wvcarol", "desk");
   ASSERT_TRUE(subscribe_mutual(*alice, *bob));
+  ASSERT_TRUE(subscribe_mutual(*alice, *carol));
+  const std::string owner = alice->bare();
   const std::string node = "urn:parley:it:caps-forged";
-  // Alice's own notification is the sync point below; her caps make it independent of how
-  // the owner's resources are chosen.
-  ASSERT_TRUE(online_with_caps(*alice, caps_for({node}, "wv-owner")));
-  ClientCaps real = caps_for({node}, "wv-real");
-  ClientCaps claimed = caps_for({node}, "wv-claimed");
-  answer_disco(*bob, real);
-  bob->send(caps_presence(claimed.ver()));
+  const std::string sentinel = "urn:parley:it:caps-forged-sentinel";
+  ASSERT_TRUE(is_result(publish(*alice, node, "f0", entry("f"))));
+  ASSERT_TRUE(is_result(publish(*alice, sentinel, "s0", entry("s"), kOpen)));
+
+  ClientCaps honest = caps_for({sentinel}, "wv");
+  ClientCaps forged = caps_for({node, sentinel}, "wv");
+  ASSERT_TRUE(get_roster(*bob));
+  answer_disco(*bob, forged);
+  bob->send(caps_presence(honest.ver()));
   ASSERT_TRUE(bob->wait_for(disco_info_query())) << "the server asks for the unknown ver";
-  settle(*bob);  // the (non-matching) answer has reached the server
+  settle(*bob);  // the non-matching answer has reached the server
 
+  ASSERT_TRUE(online_with_caps(*carol, honest));
+  EXPECT_TRUE(carol->wait_for(disco_info_query()))
+      << "a ver whose only answer did not match it is still unknown";
+  ASSERT_TRUE(carol->wait_for(item_event(owner, sentinel, "s0")));
   ASSERT_TRUE(is_result(publish(*alice, node, "f1", entry("f"))));
-  ASSERT_TRUE(alice->wait_for(item_event(alice->bare(), node, "f1")));
-  settle(*bob);
-  EXPECT_EQ(count_received(*bob, any_event(alice->bare(), node)), 0)
-      << "notified on the strength of a ver that does not verify";
-
-  bob->send(caps_presence(real.ver()));
-  EXPECT_TRUE(bob->wait_for(item_event(alice->bare(), node, "f1")))
-      << "the honest ver brings the last item";
-  EXPECT_EQ(count_received(*bob, item_event(alice->bare(), node, "f1")), 1);
+  ASSERT_TRUE(is_result(publish(*alice, sentinel, "s1", entry("s"))));
+  ASSERT_TRUE(carol->wait_for(item_event(owner, sentinel, "s1")));
+  EXPECT_EQ(count_received(*carol, any_event(owner, node)), 0)
+      << "carol was given the interests of bob's forged answer";
 }
 
 // XEP-0163 §4.3.4 (send_last_published_item on_sub_and_presence): a contact's resource that
