@@ -87,7 +87,7 @@ inline bool is_false(const std::string& v) {
 
 // --- requests -------------------------------------------------------------------------------
 
-// ` to='...'`, or nothing for a request to one's own account (XEP-0163 §3).
+// ` to='...'`, or nothing for a request to one's own account (XEP-0163 §2.1).
 inline std::string to_attr(const std::string& to) {
   return to.empty() ? "" : " to='" + xml_escape(to) + "'";
 }
@@ -304,7 +304,7 @@ struct ClientCaps {
   }
 };
 
-// A client interested in `notify_nodes` (XEP-0163 §2.5: "<node>+notify"). `tag` adds a
+// A client interested in `notify_nodes` (XEP-0060 §9.2: "<node>+notify"). `tag` adds a
 // feature of its own, so that the ver is one the server has not seen before.
 inline ClientCaps caps_for(const std::vector<std::string>& notify_nodes,
                            const std::string& tag = "") {
@@ -322,8 +322,8 @@ inline auto disco_info_query() {
   };
 }
 
-// Makes `c` answer every disco#info request with `caps`, echoing the node asked about
-// (XEP-0115 §6.2), whenever it arrives.
+// Makes `c` answer every disco#info request with `caps`, echoing the node asked about (as
+// XEP-0030 requires), whenever it arrives.
 inline void answer_disco(StropheClient& c, const ClientCaps& caps) {
   c.set_responder([caps](const Node& n) -> std::string {
     if (!disco_info_query()(n)) return "";

@@ -130,7 +130,7 @@ TEST_F(PepTest, PublishingWithoutAnIdGetsOneAndAnExistingIdIsOverwritten) {
   EXPECT_EQ(entry_text(items_of(*all), id1), "a again");
 }
 
-// §7.1.3.6 and §7.1.3.5: exactly one payload element per item; an item is required.
+// §7.1.3.6: exactly one payload element per item; §7.1.3.7: an item, and a payload in it.
 TEST_F(PepTest, AnItemNeedsExactlyOnePayload) {
   auto alice = client("bad", "desk");
   ASSERT_TRUE(alice->connected());
@@ -158,7 +158,7 @@ TEST_F(PepTest, AnItemNeedsExactlyOnePayload) {
 
 // --- retrieving -----------------------------------------------------------------------------
 
-// §6.5.2, §6.5.7, §6.5.8: all items, the N most recent, particular ones; §6.5.9.11: an id
+// §6.5.2, §6.5.7, §6.5.8: all items, the N most recent, particular ones; §6.5.9.12: an id
 // the node does not hold is an empty result, not an error.
 TEST_F(PepTest, ItemsAreRetrievedAllTheNewestOrById) {
   auto alice = client("retrieve", "desk");
@@ -536,7 +536,7 @@ TEST_F(PepTest, ANonPersistentNodeNotifiesButKeepsNoItems) {
   EXPECT_EQ(entry_text(event_items(*note, alice->bare(), node), "gone"), "fleeting") << note->raw;
   auto items = get_items(*alice, "", node);
   ASSERT_TRUE(items);
-  // Nothing to return: an empty result, or §6.5.9.5's "persistent items not supported".
+  // Nothing to return: an empty result, or §6.5.9.4's "persistent items not supported".
   if (items->attr("type") == "result")
     EXPECT_TRUE(item_ids(*items).empty()) << items->raw;
   else
@@ -803,9 +803,9 @@ TEST_F(PepTest, ContactsAreNotifiedByInterestAndAccessModel) {
   EXPECT_TRUE(alice->wait_for(item_event(owner, sentinel, "s1")));
 }
 
-// XEP-0115 §6.3 as pep_spec.md asks it of the server: an unknown ver is asked for (disco#info
-// of node#ver at the contact's full JID), and once the answer verifies the contact gets the
-// last item; another resource announcing that ver is not asked again.
+// XEP-0115 §5.4 and §8.2 as pep_spec.md asks them of the server: an unknown ver is asked for
+// (disco#info of node#ver at the contact's full JID), and once the answer verifies the contact gets
+// the last item; another resource announcing that ver is not asked again.
 TEST_F(PepTest, AnUnknownCapsVerIsAskedForAndAKnownOneIsNot) {
   auto alice = online("cq", "desk");
   auto bob = online("cqbob", "one");
@@ -1013,7 +1013,7 @@ TEST_F(PepTest, DiscoItemsListsTheNodesToTheOwner) {
 }
 
 // pep_spec.md: PEP subscriptions come from presence and caps; explicit ones are
-// feature-not-implemented with <unsupported feature='subscribe'/> (XEP-0060 §6.1.3.11).
+// feature-not-implemented with <unsupported feature='subscribe'/> (XEP-0060 §6.1.3.10).
 TEST_F(PepTest, ExplicitSubscriptionIsNotImplemented) {
   auto alice = online("sub", "desk");
   auto bob = online("subbob", "desk");
@@ -1046,7 +1046,7 @@ class PepLimitsTest : public ServerSuite<PepLimitsTest> {
   }
 };
 
-// max_item_bytes: a bigger payload is not-acceptable + payload-too-big (XEP-0060 §7.1.3.4).
+// max_item_bytes: a bigger payload is not-acceptable + payload-too-big (XEP-0060 §7.1.3.5).
 TEST_F(PepLimitsTest, APayloadOverTheLimitIsTooBig) {
   auto alice = client("big", "desk");
   ASSERT_TRUE(alice->connected());
