@@ -144,6 +144,10 @@ void StropheClient::on_stanza(const std::string& text) {
   try {
     received_.push_back(parse_element(text));
     consumed_.push_back(false);
+    if (responder_) {
+      std::string reply = responder_(received_.back());
+      if (!reply.empty()) send(reply);
+    }
   } catch (const XmlError& e) {
     Node bad;
     bad.name = "unparsable";

@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "harness.h"
@@ -49,6 +50,13 @@ class StropheClient {
   // True if some unconsumed stanza matches (no waiting; pump first if needed).
   bool has(const std::function<bool(const Node&)>& pred) const;
   const std::vector<Node>& received() const { return received_; }
+  // Answers requests the moment they arrive, also while the test waits on another client (a
+  // PEP service asks a contact's client for its XEP-0115 disco#info whenever it sees an unknown
+  // caps ver). `reply` returns the answer's text, or "" to leave the stanza alone; an answered
+  // stanza stays in received(), unconsumed, so the test can still see that it came.
+  void set_responder(std::function<std::string(const Node&)> reply) {
+    responder_ = std::move(reply);
+  }
 
   // Graceful: </stream:stream>, then waits for the disconnect.
   void disconnect(Clock::time_point until = deadline());
@@ -77,6 +85,7 @@ class StropheClient {
   std::string stream_error_;
   std::vector<Node> received_;
   std::vector<bool> consumed_;
+  std::function<std::string(const Node&)> responder_;
   int fd_ = -1;
   int next_id_ = 0;
 };
