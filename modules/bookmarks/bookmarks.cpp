@@ -292,7 +292,10 @@ void set(const StatePtr& st, const IqRequest& iq, InFlight in_flight, Legacy leg
          // bookmark. Items that are no bookmark are left alone.
          std::map<std::string, std::pair<std::string, Bookmark>> current;
          for (const auto& item : items)
-           if (auto b = from_item(item)) current.emplace(b->jid, std::pair(item.id, std::move(*b)));
+           if (auto b = from_item(item)) {
+             std::string jid = b->jid;  // not b->jid itself: the pair may be built from *b first
+             current.emplace(std::move(jid), std::pair(item.id, std::move(*b)));
+           }
          auto steps = std::make_shared<std::vector<Step>>();
          std::set<std::string> kept;
          for (auto& b : legacy.rooms) {
