@@ -54,13 +54,14 @@ const Node* conference_in(const Node& storage, const std::string& jid) {
   return nullptr;
 }
 
-// The items of the bookmarks node (id -> item), from a pubsub items request.
-std::map<std::string, Node> pep_items(StropheClient& c) {
+// The items of the bookmarks node (id -> item), from a pubsub items request; with `quiet`, an
+// error (no node yet) is no failure.
+std::map<std::string, Node> pep_items(StropheClient& c, bool quiet = false) {
   auto r = c.iq("<iq type='get' id='" + c.next_id() + "'><pubsub xmlns='" + std::string(kPubsub) +
                 "'><items node='" + kNode + "'/></pubsub></iq>");
   std::map<std::string, Node> out;
   if (!r || r->attr("type") != "result") {
-    ADD_FAILURE() << "pubsub items: " << (r ? r->raw : "no answer");
+    if (!quiet) ADD_FAILURE() << "pubsub items: " << (r ? r->raw : "no answer");
     return out;
   }
   const Node* items = r->find("items", kPubsub);
@@ -302,6 +303,60 @@ TEST_F(BookmarksTest, SlixmppPrivateStorageAndPep) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("\"pep_sees_private\": true"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("\"private_sees_pep\": true"), std::string::npos) << r.output;
+}
+
+// Bookmarks the private module kept before this module was loaded are moved to PEP when the
+// account next logs in (a PEP-only client sees them), url bookmarks included in the view.
+TEST(BookmarksMigrationTest, PrivateStorageBookmarksMoveToPep) {
+  auto options = with_users({"mig"});
+  auto server = start_server(options);
+  ASSERT_TRUE(server);
+  {
+    StropheClient c("mig@" + kHost + "/old", kPassword, server->c2s_port());
+    ASSERT_TRUE(c.connect());
+    auto r = private_set(c,
+                         "<conference jid='old@conference.example' name='Old' autojoin='true'>"
+                         "<nick>O</nick></conference><url name='U' url='https://example.org/u'/>");
+    ASSERT_TRUE(r && r->attr("type") == "result") << (r ? r->raw : "");
+    c.disconnect();
+  }
+  ASSERT_EQ(server->stop(), 0);
+  auto modules = options.modules;
+  modules.push_back("pep");
+  modules.push_back("bookmarks");
+  server->set_modules(modules);
+  ASSERT_TRUE(server->start()) << server->error();
+
+  StropheClient c("mig@" + kHost + "/new", kPassword, server->c2s_port());
+  ASSERT_TRUE(c.connect());
+  std::map<std::string, Node> items;
+  EXPECT_TRUE(
+      poll_until([&] { return (items = pep_items(c, true)).count("old@conference.example"); }));
+  ASSERT_TRUE(items.count("old@conference.example"));
+  const Node* conf = items["old@conference.example"].child("conference", kNode);
+  ASSERT_TRUE(conf && conf->child("nick", kNode));
+  EXPECT_EQ(conf->attr("name"), "Old");
+  EXPECT_EQ(conf->child("nick", kNode)->text, "O");
+  auto storage = private_get(c);
+  ASSERT_TRUE(storage);
+  EXPECT_TRUE(conference_in(*storage, "old@conference.example")) << storage->raw;
+  EXPECT_EQ(storage->all("url", kLegacy).size(), 1u) << storage->raw;
+
+  // Once moved, bookmarks a client removed stay removed, even with the node deleted (the
+  // private module's old copy is not read again).
+  auto r = c.iq(
+      "<iq type='set' id='rm'><pubsub xmlns='http://jabber.org/protocol/pubsub#owner'>"
+      "<delete node='" +
+      std::string(kNode) + "'/></pubsub></iq>");
+  ASSERT_TRUE(r && r->attr("type") == "result") << (r ? r->raw : "");
+  c.disconnect();
+  StropheClient again("mig@" + kHost + "/again", kPassword, server->c2s_port());
+  ASSERT_TRUE(again.connect());
+  storage = private_get(again);
+  ASSERT_TRUE(storage);
+  EXPECT_TRUE(storage->all("conference", kLegacy).empty()) << storage->raw;
+  again.disconnect();
+  stop_server(server);
 }
 
 }  // namespace
