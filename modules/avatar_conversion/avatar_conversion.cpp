@@ -285,6 +285,18 @@ void pep_to_vcard(const StatePtr& st, const Jid& owner, const xml::Element& meta
                  });
 }
 
+// The owner retracted metadata or purged or deleted the node: if no avatar is left in PEP, the
+// vCard loses its PHOTO as with empty metadata.
+void metadata_removed(const StatePtr& st, const Jid& owner) {
+  st->pep->items(owner, std::string(kMetadataNs),
+                 [st, owner](pep::Error e, std::vector<pep::Item> items) {
+                   if (e && e.condition != "item-not-found") return;
+                   bool avatar = !e && !items.empty() && items.front().payload &&
+                                 items.front().payload->child("info", kMetadataNs);
+                   if (!avatar) remove_photo(st, owner);
+                 });
+}
+
 // ---- From vCard to PEP (XEP-0398 §3.2) ----
 
 void log_pep_error(const std::string& account, std::string_view node, const pep::Error& e) {
@@ -350,6 +362,11 @@ struct AvatarConversion {
     ctx.on<pep::ItemPublished>(priority::kNormal, [st](pep::ItemPublished& e) {
       if (e.by_client && e.node == kMetadataNs && e.item.payload)
         pep_to_vcard(st, e.owner.bare(), *e.item.payload);
+      return Flow::Continue;
+    });
+
+    ctx.on<pep::ItemsRemoved>(priority::kNormal, [st](pep::ItemsRemoved& e) {
+      if (e.by_client && e.node == kMetadataNs) metadata_removed(st, e.owner.bare());
       return Flow::Continue;
     });
 

@@ -308,6 +308,18 @@ TEST_F(AvatarConversionTest, RemovingThePhotoDisablesTheAvatarAndBack) {
     auto v = vcard_get(*c);
     return v && !v->child("PHOTO", "vcard-temp");
   }));
+
+  // A client that retracts its metadata instead: no avatar is left in PEP, none in the vCard.
+  ASSERT_TRUE(publish_avatar(*c, bytes, "image/png"));
+  ASSERT_TRUE(wait_photo(*c, bytes));
+  r = c->iq("<iq type='set' id='" + c->next_id() + "'><pubsub xmlns='" + std::string(kPubsub) +
+            "'><retract node='" + kMetadata + "'><item id='" + sha1_hex(bytes) +
+            "'/></retract></pubsub></iq>");
+  ASSERT_TRUE(ok(r)) << (r ? r->raw : "");
+  EXPECT_TRUE(poll_until([&] {
+    auto v = vcard_get(*c);
+    return v && !v->child("PHOTO", "vcard-temp");
+  }));
 }
 
 TEST_F(AvatarConversionTest, WhatTheClientPutInPresenceIsRespected) {
