@@ -169,6 +169,9 @@ void loaded(const StatePtr& st, const std::string& key, std::optional<std::strin
       }
       if (entry.waiting.empty()) {
         entry.draining = false;
+        // The sessions ended while the vCard was read: nobody will close the entry later.
+        auto account = Jid::parse(key);
+        if (account && st->server.sessions().resources(*account).empty()) st->accounts.erase(it);
         return;
       }
       entry.draining = true;
