@@ -120,6 +120,9 @@ class ServerProcess {
   std::string cert_path(const std::string& domain) const;
   const std::string& error() const { return error_; }
   std::string log() const;  // what parleyd wrote to stderr
+  // The modules the next start() loads: a restart on the same data with a module added (a
+  // module that takes over data another one kept).
+  void set_modules(std::vector<std::string> modules) { options_.modules = std::move(modules); }
 
   CommandResult ctl(const std::vector<std::string>& args) const;  // parleyctl -c CONF args...
   bool add_user(const std::string& jid, const std::string& password) const;
