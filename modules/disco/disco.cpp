@@ -3,41 +3,42 @@
 // loaded modules registered (DESIGN §4).
 #include "xep/disco.h"
 #include "core/module.h"
+#include "events.h"
 #include "im/roster_store.h"
 #include "storage/database.h"
 
 namespace parley {
 namespace {
 
-namespace disco = xep::disco;
+namespace xd = xep::disco;
 
 void host_info(const IqRequest& iq) {
   // No nodes of our own yet; a module that adds some will answer them itself.
   if (iq.payload().has("node")) return iq.error("item-not-found");
   Features& f = iq.server().features();
-  disco::Info info;
+  xd::Info info;
   info.identities = f.identities(FeatureScope::Host);
   info.features = f.list(FeatureScope::Host);
   info.extensions = f.extensions(FeatureScope::Host);
-  iq.reply(disco::to_element(info));
+  iq.reply(xd::to_element(info));
 }
 
 void host_items(const IqRequest& iq) {
   if (iq.payload().has("node")) return iq.error("item-not-found");
-  disco::Items items;
+  xd::Items items;
   for (auto& i : iq.server().features().disco_items(iq.to().domain()))
     items.items.push_back({std::move(i.jid), std::move(i.node), std::move(i.name)});
-  iq.reply(disco::to_element(items));
+  iq.reply(xd::to_element(items));
 }
 
 void account_info_reply(const IqRequest& iq) {
   if (iq.payload().has("node")) return iq.error("item-not-found");
   Features& f = iq.server().features();
-  disco::Info info;
+  xd::Info info;
   info.identities = f.identities(FeatureScope::Account);
   info.features = f.list(FeatureScope::Account);
   info.extensions = f.extensions(FeatureScope::Account);
-  iq.reply(disco::to_element(info));
+  iq.reply(xd::to_element(info));
 }
 
 // §10 (Security Considerations) 1: the server answers for an account only to the account
@@ -63,16 +64,18 @@ void account_info(const IqRequest& iq) {
 // §10 2: an account's items, as seen by others, never reveal its resources; with nothing
 // else to list the result is empty — also for accounts that do not exist.
 void account_items(const IqRequest& iq) {
-  disco::Items items;
+  parley::disco::AccountItems event{iq};
+  if (iq.server().hooks().fire(event).stopped) return;  // another module answers
+  xd::Items items;
   items.node = iq.payload().get("node");
-  iq.reply(disco::to_element(items));
+  iq.reply(xd::to_element(items));
 }
 
 struct Disco {
   explicit Disco(ModuleContext& ctx) {
     ctx.identity({"server", "im", "Parley"}, FeatureScope::Host);
     ctx.identity({"account", "registered", ""}, FeatureScope::Account);
-    const std::string info(disco::kInfoNs), items(disco::kItemsNs);
+    const std::string info(xd::kInfoNs), items(xd::kItemsNs);
     ctx.iq(info, "query", IqType::Get, IqScope::Host, host_info);
     ctx.iq(items, "query", IqType::Get, IqScope::Host, host_items);
     ctx.iq(info, "query", IqType::Get, IqScope::Account, account_info);
