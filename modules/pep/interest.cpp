@@ -21,6 +21,25 @@ void Interest::unavailable(const Jid& owner, const Jid& from) {
   if (it->second.empty()) by_owner_.erase(it);
 }
 
+bool Interest::available_offline(const Jid& owner, const Jid& from, const std::string& caps_key) {
+  std::lock_guard lock(mutex_);
+  std::string key = owner.str() + " " + from.str();
+  auto it = offline_.find(key);
+  if (it != offline_.end()) {
+    if (it->second == caps_key) return false;
+    it->second = caps_key;
+    return true;
+  }
+  if (offline_.size() >= 16 * max_cached_) offline_.clear();
+  offline_.emplace(std::move(key), caps_key);
+  return true;
+}
+
+void Interest::unavailable_offline(const Jid& owner, const Jid& from) {
+  std::lock_guard lock(mutex_);
+  offline_.erase(owner.str() + " " + from.str());
+}
+
 void Interest::forget(const Jid& owner) {
   std::lock_guard lock(mutex_);
   by_owner_.erase(owner.str());
@@ -73,7 +92,10 @@ std::vector<std::pair<Jid, Jid>> Interest::learned(const std::string& key,
   if (waiting.empty()) return ready;
   for (auto& [owner, from] : waiting.mapped()) {
     auto o = by_owner_.find(owner.str());
-    if (o == by_owner_.end()) continue;
+    if (o == by_owner_.end()) {
+      ready.emplace_back(owner, from);  // an owner without sessions: nothing to remember
+      continue;
+    }
     auto r = o->second.find(from.str());
     if (r == o->second.end() || r->second.caps_key != key) continue;
     if (r->second.features) continue;  // already served (the same key twice)

@@ -35,6 +35,10 @@ class Interest {
   // to this owner or announced other capabilities (time to send it the last items).
   bool available(const Jid& owner, const Jid& from, const std::string& caps_key);
   void unavailable(const Jid& owner, const Jid& from);
+  // The same for an owner without sessions: only whether `from` announcing `caps_key` is new
+  // (bounded: starting over when full means some contacts get the last items twice).
+  bool available_offline(const Jid& owner, const Jid& from, const std::string& caps_key);
+  void unavailable_offline(const Jid& owner, const Jid& from);
   void forget(const Jid& owner);  // the account's last session is gone
   // Every tracked resource of the owner's contacts (and its own), with features if known.
   std::vector<Resource> resources(const Jid& owner) const;
@@ -43,7 +47,8 @@ class Interest {
   // The capabilities cache. known(): the features for a key, or null. want(): records that
   // `owner` waits for `key` on behalf of `from`; true for the first waiter (who asks the
   // entity). learned(): stores the features (when `cache` — verified) and hands them to the
-  // resources of every waiter still announcing that key; returns those (owner, resource).
+  // resources of every waiter still announcing that key; returns those (owner, resource), and
+  // the waiters for owners that are not tracked.
   std::shared_ptr<const FeatureSet> known(const std::string& key) const;
   bool want(const std::string& key, const Jid& owner, const Jid& from);
   std::vector<std::pair<Jid, Jid>> learned(const std::string& key,
@@ -57,6 +62,7 @@ class Interest {
   std::unordered_map<std::string, std::map<std::string, Resource>> by_owner_;
   std::unordered_map<std::string, std::shared_ptr<const FeatureSet>> caps_;
   std::unordered_map<std::string, std::vector<std::pair<Jid, Jid>>> waiting_;
+  std::unordered_map<std::string, std::string> offline_;  // "owner from" -> caps key
 };
 
 }  // namespace parley::pep

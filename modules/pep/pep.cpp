@@ -13,6 +13,7 @@
 #include "core/module.h"
 #include "im/roster_store.h"
 #include "interest.h"
+#include "modules/disco/events.h"
 #include "node_config.h"
 #include "protocol.h"
 #include "pubsub_store.h"
@@ -248,7 +249,7 @@ Outcome retrieve(State& st, storage::Connection& c, const Jid& owner, const Jid&
   if (!r.item_ids.empty()) {
     for (const auto& id : r.item_ids)
       if (auto item = store.item(owner, r.node, id)) found.push_back(std::move(*item));
-    if (found.empty()) return fail(ErrorType::Cancel, "item-not-found");
+    // §6.5.9: ids the node does not hold give an empty result, not an error.
   } else if (r.rsm) {
     // XEP-0059 over the node's items, newest first.
     const auto& q = *r.rsm;
@@ -489,17 +490,23 @@ Flow on_presence(const StatePtr& st, const StanzaEvent& e) {
   std::string_view type = e.stanza->get("type");
   if (type == "unavailable" || type == "error") {
     st->interest.unavailable(owner, e.from);
+    st->interest.unavailable_offline(owner, e.from);
     return Flow::Continue;
   }
   if (!type.empty()) return Flow::Continue;  // subscriptions, probes
-  if (st->server.sessions().resources(owner).empty()) return Flow::Continue;
   auto caps = xep::caps::parse(*e.stanza);
   std::string key;
   if (caps)
     key = caps->hash.empty() ? "legacy " + e.from.str() + " " + caps->node + "#" + caps->ver
                              : caps->hash + " " + caps->ver;
-  if (!st->interest.available(owner, e.from, key) || key.empty()) return Flow::Continue;
-  if (auto features = st->interest.features_of(owner, e.from))
+  // An owner without sessions publishes nothing, so its contacts are not tracked; they still
+  // get the last items when they come online (the account is the service, not a session).
+  bool tracked = !st->server.sessions().resources(owner).empty();
+  bool fresh = tracked ? st->interest.available(owner, e.from, key)
+                       : st->interest.available_offline(owner, e.from, key);
+  if (!fresh || key.empty()) return Flow::Continue;
+  auto features = tracked ? st->interest.features_of(owner, e.from) : st->interest.known(key);
+  if (features)
     serve_last_items(st, owner, e.from, std::move(features));
   else
     discover(st, key, *caps, owner, e.from);
@@ -628,6 +635,23 @@ struct Pep {
       st->interest.unavailable(owner, e.session->jid());
       if (st->server.sessions().resources(owner).empty()) st->interest.forget(owner);
       return Flow::Continue;
+    });
+    // XEP-0060 §5.2: the owner lists its nodes; others see nothing here (disco §10).
+    ctx.on<disco::AccountItems>(priority::kNormal, [st](disco::AccountItems& e) {
+      const IqRequest& iq = e.iq;
+      if (iq.from().bare() != iq.to() || iq.payload().has("node")) return Flow::Continue;
+      st->server.db().post(iq.to().str(), [iq](storage::Connection& c) {
+        try {
+          xep::disco::Items items;
+          for (const auto& n : PubsubStore(c).nodes(iq.to()))
+            items.items.push_back({iq.to().str(), n.node, {}});
+          iq.reply(xep::disco::to_element(items));
+        } catch (const std::exception& ex) {
+          PLOG(Warn, "pep") << "nodes of " << iq.to().str() << " failed: " << ex.what();
+          iq.error("internal-server-error");
+        }
+      });
+      return Flow::Stop;
     });
     ctx.on<AccountDeleted>(priority::kNormal, [st](AccountDeleted& e) {
       Jid account = e.account;
