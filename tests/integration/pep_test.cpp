@@ -41,6 +41,9 @@ class PepTest : public ServerSuite<PepTest> {
     auto c = client(user, resource);
     EXPECT_TRUE(c->connected()) << user << "/" << resource << " did not connect";
     EXPECT_TRUE(go_online(*c));
+    // Available once the server says so (its own presence back, RFC 6121 §4.2.2): a publish
+    // sent earlier could overtake the presence.
+    EXPECT_TRUE(c->wait_for(presence_from(c->jid()))) << c->jid() << " got no presence back";
     return c;
   }
 };
