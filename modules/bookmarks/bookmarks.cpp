@@ -250,9 +250,12 @@ void load(const StatePtr& st, const Jid& account, ItemsDone done) {
   });
 }
 
-// A failure of the pep module, passed on with its condition (the pubsub one as the text).
+// A failure of the pep module, passed on with its conditions (XEP-0060's pubsub#errors one
+// too: a node configured otherwise is <conflict/><precondition-not-met/>).
 void answer_error(const IqRequest& iq, const pep::Error& e) {
-  iq.error(e.condition, e.pubsub_condition);
+  auto type = stanza::default_type(e.condition);
+  if (e.pubsub_condition.empty()) return iq.error(type, e.condition);
+  iq.error(type, e.condition, xml::Element(e.pubsub_condition, std::string(pep::kErrorsNs)));
 }
 
 // XEP-0049 get of <storage xmlns='storage:bookmarks'/>: the PEP items as XEP-0048 conferences

@@ -287,6 +287,26 @@ TEST_F(BookmarksTest, OtherPrivateStorageGoesToThePrivateModule) {
   EXPECT_TRUE(r->find("forbidden")) << r->raw;
 }
 
+// A node a PEP client set up without XEP-0402's configuration (here: readable by contacts)
+// is not filled from private storage: the set fails as the publication does.
+TEST_F(BookmarksTest, NodeConfiguredOtherwiseRefusesThePrivateSet) {
+  auto c = client("bj", "x");
+  ASSERT_TRUE(c->connected());
+  auto r = c->iq("<iq type='set' id='" + c->next_id() + "'><pubsub xmlns='" + std::string(kPubsub) +
+                 "'><publish node='" + kNode +
+                 "'><item id='open@conference.example'><conference "
+                 "xmlns='urn:xmpp:bookmarks:1'/></item></publish></pubsub></iq>");
+  ASSERT_TRUE(r && r->attr("type") == "result") << (r ? r->raw : "");
+  r = private_set(*c, "<conference jid='secret@conference.example'/>");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->attr("type"), "error") << r->raw;
+  EXPECT_TRUE(r->find("conflict")) << r->raw;
+  EXPECT_TRUE(r->find("precondition-not-met", "http://jabber.org/protocol/pubsub#errors"))
+      << r->raw;
+  auto items = pep_items(*c);
+  EXPECT_FALSE(items.count("secret@conference.example"));
+}
+
 // An account without bookmarks (no PEP node yet) gets an empty list, not an error.
 TEST_F(BookmarksTest, EmptyAccountHasNoBookmarks) {
   auto c = client("bh", "x");
