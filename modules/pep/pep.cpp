@@ -527,13 +527,15 @@ class PepService final : public Service {
     auto st = st_;
     st->server.db().post(owner.str(), [st, owner, p = std::move(p),
                                        done_fn = std::move(done_fn)](storage::Connection& c) {
+      // The caller's callback runs outside the try: if it throws, it must not run twice.
+      Outcome o;
       try {
-        Outcome o = pep::publish(*st, c, owner, owner, p, false);
-        done_fn(o.error, o.item_id);
+        o = pep::publish(*st, c, owner, owner, p, false);
       } catch (const std::exception& e) {
         PLOG(Warn, "pep") << "publish on " << owner.str() << " failed: " << e.what();
-        done_fn(Error{"internal-server-error", {}}, {});
+        o = fail(ErrorType::Cancel, "internal-server-error");
       }
+      done_fn(o.error, o.item_id);
     });
   }
 
@@ -542,12 +544,14 @@ class PepService final : public Service {
     auto st = st_;
     st->server.db().post(owner.str(), [st, owner, r = Retract{node, {id}},
                                        done_fn = std::move(done_fn)](storage::Connection& c) {
+      Outcome o;
       try {
-        done_fn(pep::retract(*st, c, owner, r, false).error);
+        o = pep::retract(*st, c, owner, r, false);
       } catch (const std::exception& e) {
         PLOG(Warn, "pep") << "retract on " << owner.str() << " failed: " << e.what();
-        done_fn(Error{"internal-server-error", {}});
+        o = fail(ErrorType::Cancel, "internal-server-error");
       }
+      done_fn(o.error);
     });
   }
 
@@ -556,17 +560,21 @@ class PepService final : public Service {
     auto st = st_;
     st->server.db().post(
         owner.str(), [st, owner, node, done_fn = std::move(done_fn)](storage::Connection& c) {
+          Error error;
+          std::vector<Item> out;
           try {
             PubsubStore store(c);
-            auto n = store.node(owner, node);
-            if (!n) return done_fn(Error{"item-not-found", {}}, {});
-            std::vector<Item> out;
-            for (const auto& s : store.newest(owner, node, INT64_MAX)) out.push_back(item_of(s));
-            done_fn({}, std::move(out));
+            if (store.node(owner, node)) {
+              for (const auto& s : store.newest(owner, node, INT64_MAX)) out.push_back(item_of(s));
+            } else {
+              error = Error{"item-not-found", {}};
+            }
           } catch (const std::exception& e) {
             PLOG(Warn, "pep") << "items of " << owner.str() << " failed: " << e.what();
-            done_fn(Error{"internal-server-error", {}}, {});
+            error = Error{"internal-server-error", {}};
+            out.clear();
           }
+          done_fn(error, std::move(out));
         });
   }
 
