@@ -195,6 +195,11 @@ void send_last_items(State& st, storage::Connection& c, const Jid& owner, const 
 
 Outcome publish(State& st, storage::Connection& c, const Jid& owner, const Jid& publisher,
                 const Publish& p, bool by_client) {
+  // Serialized once: for the size limit and for the store (also for Service::publish).
+  std::string payload = xep::store_element(*p.payload);
+  if (payload.size() > st.limits.max_item_bytes)
+    return fail(ErrorType::Modify, "not-acceptable", "payload-too-big",
+                "at most " + std::to_string(st.limits.max_item_bytes) + " bytes");
   PubsubStore store(c);
   auto node = store.node(owner, p.node);
   NodeConfig config;
@@ -217,8 +222,7 @@ Outcome publish(State& st, storage::Connection& c, const Jid& owner, const Jid& 
   c.transaction([&] {
     if (!node) store.create(owner, StoredNode{p.node, serialize(config), now});
     if (config.persist_items)
-      store.publish(owner, p.node,
-                    StoredItem{item.id, xep::store_element(*p.payload), item.publisher, now, 0},
+      store.publish(owner, p.node, StoredItem{item.id, std::move(payload), item.publisher, now, 0},
                     config.max_items);
   });
   ItemPublished event{st.server, owner, p.node, item, by_client};
@@ -423,11 +427,6 @@ void handle(const StatePtr& st, const IqRequest& iq) {
   if (!owner.has_local()) return iq.error("service-unavailable");
   if (owner_only(request) && iq.from().bare() != owner)
     return iq.error(ErrorType::Auth, "forbidden");
-  if (auto* p = std::get_if<Publish>(&request)) {
-    if (xep::store_element(*p->payload).size() > st->limits.max_item_bytes)
-      return answer(iq, fail(ErrorType::Modify, "not-acceptable", "payload-too-big",
-                             "at most " + std::to_string(st->limits.max_item_bytes) + " bytes"));
-  }
   st->server.db().post(
       owner.str(), [st, iq, request = std::move(request)](storage::Connection& c) mutable {
         try {

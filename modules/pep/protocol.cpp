@@ -1,5 +1,7 @@
 #include "protocol.h"
 
+#include <charconv>
+
 #include "node_config.h"
 #include "xep/dataforms.h"
 
@@ -149,10 +151,9 @@ std::variant<Request, Invalid> parse(const xml::Element& pubsub, bool set) {
     if (first->has("max_items")) {
       std::string_view v = first->get("max_items");
       int64_t n = 0;
-      bool digits = !v.empty() && v.size() < 10;
-      for (char ch : v) digits = digits && ch >= '0' && ch <= '9';
-      if (!digits) return bad("max_items must be a number");
-      for (char ch : v) n = n * 10 + (ch - '0');
+      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (ec != std::errc() || end != v.data() + v.size() || n < 0)
+        return bad("max_items must be a number");
       r.max_items = n;
     }
     if (rsm_set) {
